@@ -114,7 +114,24 @@ int mxc_rm_rf_at(int dirfd, const char *name)
 
 int mxc_rm_rf(const char *path)
 {
-	return mxc_rm_rf_at(AT_FDCWD, path);
+	char buf[4096];
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strrchr(buf, '/');
+	const char *name = slash ? slash + 1 : buf;
+	if (slash == buf)
+		buf[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	int dirfd = open(slash ? buf : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	int r = mxc_rm_rf_at(dirfd, name);
+	close(dirfd);
+	return r;
 }
 
 int mxc_read_fd(int fd, size_t max, char **ret, size_t *ret_len)

@@ -17,8 +17,11 @@
 #include "error.h"
 
 #define MXC_PROTO_VERSION 1
-/* Longest request line the daemon accepts; bulk data travels as file descriptors. */
-#define MXC_PROTO_MAX_LINE (256u * 1024u)
+/*
+ * Longest request line the daemon accepts: room for a 1 MiB policy, JSON-escaped. Bulk
+ * data (screenshots, documents) travels as file descriptors.
+ */
+#define MXC_PROTO_MAX_LINE (3u * 1024u * 1024u)
 /* Longest response line a client accepts (a long audit listing). */
 #define MXC_PROTO_MAX_RESPONSE (64u * 1024u * 1024u)
 #define MXC_PROTO_MAX_FDS 4
