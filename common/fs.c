@@ -41,6 +41,16 @@ int mxc_mkdir_p(const char *path, mode_t mode)
 static int rm_tree(int topfd, int dirfd, const char *name, dev_t dev, unsigned depth,
 		   unsigned long *moved);
 
+/* Whether name under dirfd is the root of a mount (a bind mount keeps st_dev). */
+static bool is_mount_root(int dirfd, const char *name)
+{
+	struct statx stx;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &stx) < 0)
+		return false;
+	return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 static int rm_entry(int topfd, int dirfd, const char *name, dev_t dev, unsigned depth,
 		    unsigned long *moved)
 {
@@ -49,7 +59,7 @@ static int rm_entry(int topfd, int dirfd, const char *name, dev_t dev, unsigned 
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	if (st.st_dev != dev)
+	if (st.st_dev != dev || is_mount_root(dirfd, name))
 		return -EXDEV;
 	if (depth >= RM_MAX_DEPTH) {
 		for (;;) {
@@ -106,7 +116,7 @@ int mxc_rm_rf_at(int dirfd, const char *name)
 		return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 	if (fstat(dirfd, &parent) < 0)
 		return -errno;
-	if (parent.st_dev != st.st_dev)
+	if (parent.st_dev != st.st_dev || is_mount_root(dirfd, name))
 		return -EXDEV;
 	unsigned long moved = 0;
 	return rm_tree(-1, dirfd, name, st.st_dev, 0, &moved);

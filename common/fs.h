@@ -10,7 +10,8 @@
 int mxc_mkdir_p(const char *path, mode_t mode);
 /*
  * Removes name (a file or a whole tree) under dirfd without following symbolic links and
- * without crossing into other mounts; -ENOENT if it does not exist.
+ * without crossing into other mounts (bind mounts included: -EXDEV); -ENOENT if it does
+ * not exist.
  */
 int mxc_rm_rf_at(int dirfd, const char *name);
 int mxc_rm_rf(const char *path);

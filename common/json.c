@@ -2,34 +2,88 @@
 
 #include "json.h"
 
+/*
+ * What json-c 0.16 lets through even in strict mode: object keys in single quotes (which
+ * other parsers, and the policy's duplicate-key check, do not see as keys), NaN and
+ * Infinity, and UTF-8 that is overlong, encodes a surrogate or lies beyond U+10FFFF
+ * (RFC 3629). Outside strings a JSON text holds only the characters allowed here.
+ */
+static int check_text(const char *text, size_t len, struct mxc_error *err)
+{
+	bool in_string = false;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)text[i];
+		if (c < 0x80) {
+			if (c == '"')
+				in_string = !in_string;
+			else if (c == '\\' && in_string)
+				i++; /* the escaped character is checked by json-c */
+			else if (!in_string && !strchr(" \t\r\n{}[]:,-+.0123456789eEtrufalsn", c))
+				return mxc_error_set(err, -EINVAL,
+						     "invalid JSON at offset %zu: unexpected character",
+						     i);
+			i++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp, min;
+		if ((c & 0xe0) == 0xc0)
+			n = 1, min = 0x80, cp = c & 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			n = 2, min = 0x800, cp = c & 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			n = 3, min = 0x10000, cp = c & 0x07;
+		else
+			goto bad;
+		if (n >= len - i)
+			goto bad;
+		for (size_t k = 1; k <= n; k++) {
+			unsigned char b = (unsigned char)text[i + k];
+			if ((b & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (b & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += n + 1;
+		continue;
+	bad:
+		return mxc_error_set(err, -EINVAL, "invalid JSON at offset %zu: invalid UTF-8", i);
+	}
+	return 0;
+}
+
 int mxc_json_parse(const char *text, size_t len, struct json_object **ret, struct mxc_error *err)
 {
 	if (len > INT32_MAX)
 		return mxc_error_set(err, -EMSGSIZE, "JSON text too long");
 	if (memchr(text, '\0', len))
 		return mxc_error_set(err, -EINVAL, "JSON text contains a NUL byte");
+	int r = check_text(text, len, err);
+	if (r < 0)
+		return r;
 
 	struct json_tokener *tok = json_tokener_new_ex(MXC_JSON_MAX_DEPTH);
 	if (!tok)
 		return mxc_error_set(err, -ENOMEM, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 
-	int r = 0;
 	struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
 	if (jerr == json_tokener_continue) {
-		/* Let the tokener see the end of input: a bare number needs it. */
+		/* Let the tokener see the end of input: a bare number needs it. All of text
+		 * was consumed then (the parse end now counts in the empty second buffer). */
 		obj = json_tokener_parse_ex(tok, "", 1);
 		jerr = json_tokener_get_error(tok);
+		end = len;
 	}
 	if (jerr != json_tokener_success || !obj) {
-		r = mxc_error_set(err, -EINVAL, "invalid JSON at offset %zu: %s",
-				  json_tokener_get_parse_end(tok),
+		r = mxc_error_set(err, -EINVAL, "invalid JSON at offset %zu: %s", end,
 				  jerr == json_tokener_continue ? "unexpected end of input"
 								: json_tokener_error_desc(jerr));
 		goto out;
 	}
-	size_t end = json_tokener_get_parse_end(tok);
 	for (; end < len; end++) {
 		char c = text[end];
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {

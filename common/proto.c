@@ -7,21 +7,36 @@
 
 void mxc_reader_init(struct mxc_reader *r, size_t max_line)
 {
-	*r = (struct mxc_reader){ .max_line = max_line };
+	*r = (struct mxc_reader){ .max_line = max_line, .line = UINT64_MAX };
+}
+
+/* Closes every descriptor, or those of the lines returned so far; the rest keep their order. */
+static void close_fds_if(struct mxc_reader *r, bool all)
+{
+	uint64_t done = r->base + r->consumed; /* lines before this offset were returned */
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_fds; i++) {
+		if (all || r->fd_lines[i] < done) {
+			mxc_close(r->fds[i]);
+			continue;
+		}
+		r->fds[k] = r->fds[i];
+		r->fd_lines[k] = r->fd_lines[i];
+		k++;
+	}
+	r->n_fds = k;
 }
 
 void mxc_reader_drop_fds(struct mxc_reader *r)
 {
-	for (size_t i = 0; i < r->n_fds; i++)
-		mxc_close(r->fds[i]);
-	r->n_fds = 0;
+	close_fds_if(r, false);
 }
 
 void mxc_reader_finish(struct mxc_reader *r)
 {
-	mxc_reader_drop_fds(r);
+	close_fds_if(r, true);
 	free(r->buf);
-	*r = (struct mxc_reader){ .max_line = r->max_line };
+	mxc_reader_init(r, r->max_line);
 }
 
 static void compact(struct mxc_reader *r)
@@ -30,7 +45,21 @@ static void compact(struct mxc_reader *r)
 		return;
 	memmove(r->buf, r->buf + r->consumed, r->len - r->consumed);
 	r->len -= r->consumed;
+	r->base += r->consumed;
 	r->consumed = 0;
+}
+
+/*
+ * The stream offset of the last line that begins in buf[at..at+n) (n > 0), or of the line
+ * continued there if none begins in it. buf[0] always begins a line: only whole lines are
+ * consumed.
+ */
+static uint64_t last_line_start(const struct mxc_reader *r, size_t at, size_t n)
+{
+	size_t p = at + n - 1;
+	while (p > 0 && r->buf[p - 1] != '\n')
+		p--;
+	return r->base + p;
 }
 
 int mxc_reader_fill(struct mxc_reader *r, int sock)
@@ -74,15 +103,17 @@ int mxc_reader_fill(struct mxc_reader *r, int sock)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 
 	int r_fds = 0;
+	uint64_t line = n > 0 ? last_line_start(r, r->len, (size_t)n) : r->base + r->len;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *in = (int *)CMSG_DATA(c);
 		for (size_t i = 0; i < k; i++) {
-			if (r->n_fds < MXC_ARRAY_SIZE(r->fds))
+			if (r->n_fds < MXC_ARRAY_SIZE(r->fds)) {
+				r->fd_lines[r->n_fds] = line;
 				r->fds[r->n_fds++] = in[i];
-			else {
+			} else {
 				mxc_close(in[i]);
 				r_fds = -ETOOMANYREFS;
 			}
@@ -107,6 +138,7 @@ int mxc_reader_line(struct mxc_reader *r, char **ret_line, size_t *ret_len)
 	if (len > r->max_line)
 		return -EMSGSIZE;
 	*nl = '\0';
+	r->line = r->base + r->consumed;
 	r->consumed += len + 1;
 	*ret_line = start;
 	*ret_len = len;
@@ -115,10 +147,17 @@ int mxc_reader_line(struct mxc_reader *r, char **ret_line, size_t *ret_len)
 
 size_t mxc_reader_take_fds(struct mxc_reader *r, int *fds, size_t max)
 {
-	size_t n = r->n_fds < max ? r->n_fds : max;
-	memcpy(fds, r->fds, n * sizeof(int));
-	memmove(r->fds, r->fds + n, (r->n_fds - n) * sizeof(int));
-	r->n_fds -= n;
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < r->n_fds; i++) {
+		if (n < max && r->fd_lines[i] == r->line) {
+			fds[n++] = r->fds[i];
+			continue;
+		}
+		r->fds[k] = r->fds[i];
+		r->fd_lines[k] = r->fd_lines[i];
+		k++;
+	}
+	r->n_fds = k;
 	return n;
 }
 
@@ -159,6 +198,8 @@ static ssize_t send_with_fds(int sock, const char *data, size_t len, const int *
 	} control;
 	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (n_fds > MXC_PROTO_MAX_FDS)
+		return -EINVAL;
 	if (n_fds > 0) {
 		memset(&control, 0, sizeof(control));
 		msg.msg_control = control.buf;

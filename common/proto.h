@@ -26,14 +26,23 @@
 #define MXC_PROTO_MAX_RESPONSE (64u * 1024u * 1024u)
 #define MXC_PROTO_MAX_FDS 4
 
-/* Buffered, line-oriented reader that also collects passed file descriptors. */
+/*
+ * Buffered, line-oriented reader that also collects passed file descriptors, each with the
+ * line it belongs to. A sender attaches descriptors to the first byte of their line and
+ * sends that line with its own sendmsg(); the kernel ends a read right after the message
+ * that carries descriptors, so they belong to the last line that begins in that read, even
+ * when earlier lines without descriptors were read together with it.
+ */
 struct mxc_reader {
 	char *buf;
 	size_t len;      /* bytes buffered */
 	size_t consumed; /* bytes of buf already returned as lines */
 	size_t cap;
 	size_t max_line;
+	uint64_t base;   /* stream offset of buf[0] */
+	uint64_t line;   /* stream offset of the line last returned, UINT64_MAX before any */
 	int fds[2 * MXC_PROTO_MAX_FDS];
+	uint64_t fd_lines[2 * MXC_PROTO_MAX_FDS]; /* stream offset of each descriptor's line */
 	size_t n_fds;
 };
 
@@ -51,9 +60,15 @@ int mxc_reader_fill(struct mxc_reader *r, int sock);
  * next call), 0 if no complete line is buffered, -EMSGSIZE if the line is too long.
  */
 int mxc_reader_line(struct mxc_reader *r, char **ret_line, size_t *ret_len);
-/* Hands over up to max received descriptors, oldest first. Returns how many. */
+/*
+ * Hands over up to max descriptors that came with the line mxc_reader_line() returned last,
+ * oldest first. Returns how many.
+ */
 size_t mxc_reader_take_fds(struct mxc_reader *r, int *fds, size_t max);
-/* Closes the descriptors nobody took. */
+/*
+ * Closes the descriptors nobody took of the lines returned so far; those of lines still
+ * buffered stay for them.
+ */
 void mxc_reader_drop_fds(struct mxc_reader *r);
 
 /* Queue of outgoing lines for a non-blocking socket. Owns the queued descriptors. */
