@@ -50,6 +50,12 @@ struct mxc_display_config {
 	enum mxc_display_backend backend;
 	uint32_t width, height;
 	uint32_t depth; /* 16 or 24 */
+	/*
+	 * OpenGL through GLX. Off by default: loading Mesa doubles Xvfb's start time and
+	 * quadruples its memory (see docs/BENCHMARKS.md), and browsers, office suites and
+	 * terminals render without it.
+	 */
+	bool glx;
 };
 
 /* Checks backend, size (MXC_DISPLAY_MIN/MAX_*) and depth. 0, or -EINVAL / -EOPNOTSUPP. */

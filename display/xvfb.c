@@ -45,6 +45,7 @@ int mxc_xvfb_argv(const struct mxc_display_config *cfg, unsigned display_number,
 		"-noreset",
 		"-iglx",
 		"-screen", "0", screen,
+		NULL, NULL, /* room for -extension GLX */
 		NULL,
 	};
 	/* clang-format on */
@@ -67,6 +68,13 @@ int mxc_xvfb_argv(const struct mxc_display_config *cfg, unsigned display_number,
 	snprintf(display, sizeof(display), ":%u", display_number);
 	snprintf(fd, sizeof(fd), "%d", ready_fd);
 	snprintf(screen, sizeof(screen), "%ux%ux%u", cfg->width, cfg->height, cfg->depth);
+	if (!cfg->glx) {
+		size_t n = 0;
+		while (args[n])
+			n++;
+		args[n] = "-extension";
+		args[n + 1] = "GLX";
+	}
 
 	argv = mxc_strv_copy((char *const *)args);
 	if (!argv)

@@ -96,7 +96,7 @@ Test(xvfb_argv, is_the_hardened_command_line)
 	const char *const expected[] = {
 	    "/usr/bin/Xvfb", ":42",	"-displayfd", "7",	     "-auth", "/run/mxc/x/auth",
 	    "-nolisten",     "tcp",	"-nolisten",  "local",	     "-nopn", "-noreset",
-	    "-iglx",	     "-screen", "0",	      "1024x768x24",
+	    "-iglx",	     "-screen", "0",	      "1024x768x24", "-extension", "GLX",
 	};
 	char **argv = NULL;
 	size_t n;
@@ -107,6 +107,17 @@ Test(xvfb_argv, is_the_hardened_command_line)
 	for (size_t i = 0; i < n; i++)
 		cr_expect_str_eq(argv[i], expected[i], "argument %zu", i);
 	cr_expect_null(argv[n]);
+	mxc_strv_free(argv);
+}
+
+Test(xvfb_argv, glx_is_loaded_only_when_asked_for)
+{
+	struct mxc_display_config with_glx = good;
+	with_glx.glx = true;
+	char **argv = NULL;
+	cr_assert_eq(mxc_xvfb_argv(&with_glx, 42, 7, "/run/mxc/x/auth", &argv, NULL), 0);
+	size_t n = mxc_strv_length(argv);
+	cr_assert_str_eq(argv[n - 1], "1024x768x24", "GLX was disabled although asked for");
 	mxc_strv_free(argv);
 }
 
