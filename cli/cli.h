@@ -1,0 +1,38 @@
+/* The mxc command-line client. */
+#ifndef MXC_CLI_CLI_H
+#define MXC_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "util.h"
+
+#define MXC_CLI_VERSION MXC_VERSION
+
+enum {
+	MXC_EXIT_OK = 0,
+	MXC_EXIT_FAILURE = 1,
+	MXC_EXIT_USAGE = 2,
+};
+
+struct mxc_cli {
+	const char *socket; /* NULL: $MXC_SOCKET or the default */
+	bool json;
+};
+
+/* A handler gets its own argv: argv[0] is the command's last word, options follow. */
+typedef int (*mxc_cli_fn)(struct mxc_cli *cli, int argc, char **argv);
+
+struct mxc_cli_command {
+	const char *name; /* one or two words: "exec", "session start" */
+	mxc_cli_fn fn;
+	const char *args;
+	const char *help;
+};
+
+extern const struct mxc_cli_command mxc_cli_commands[];
+extern const size_t mxc_cli_n_commands;
+
+void mxc_cli_help(FILE *f);
+
+#endif

@@ -1,0 +1,30 @@
+/* The CLI's side of the wire protocol. */
+#ifndef MXC_CLI_CLIENT_H
+#define MXC_CLI_CLIENT_H
+
+#include "proto.h"
+
+struct mxc_conn {
+	int fd;
+	struct mxc_reader in;
+};
+
+/* Connects to path, or to $MXC_SOCKET, or to the default socket. */
+int mxc_conn_open(struct mxc_conn *c, const char *path, struct mxc_error *err);
+void mxc_conn_close(struct mxc_conn *c);
+/* Sends a request; takes ownership of args; fds are attached, not closed. */
+int mxc_conn_send(struct mxc_conn *c, const char *verb, struct json_object *args, const int *fds,
+		  size_t n_fds, struct mxc_error *err);
+/*
+ * Waits for the response. On success *ret_resp owns *ret_result and *ret_fds receives up to
+ * max_fds descriptors (others are closed). A failure response returns its negative errno.
+ */
+int mxc_conn_recv(struct mxc_conn *c, struct json_object **ret_resp,
+		  struct json_object **ret_result, int *ret_fds, size_t max_fds, size_t *ret_n_fds,
+		  struct mxc_error *err);
+/* send + recv */
+int mxc_conn_call(struct mxc_conn *c, const char *verb, struct json_object *args,
+		  struct json_object **ret_resp, struct json_object **ret_result,
+		  struct mxc_error *err);
+
+#endif

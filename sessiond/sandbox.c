@@ -1,0 +1,483 @@
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include "display.h"
+#include "sandbox.h"
+#include "util.h"
+
+void mxc_sandbox_runtime_dir(uint32_t uid, char buf[static 32])
+{
+	snprintf(buf, 32, "/run/user/%u", uid);
+}
+
+/* Opens rel beneath rootfd, refusing symbolic links and "..": paths stay inside the root. */
+static int open_in(int rootfd, const char *rel, uint64_t flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Creates every missing directory of rel beneath rootfd; existing ones are kept. */
+static int mkdirs_in(int rootfd, const char *rel, mode_t mode)
+{
+	char buf[4096];
+	if (strlen(rel) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", rel);
+	int dirfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (dirfd < 0)
+		return -errno;
+	char *save = NULL;
+	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0) {
+			close(dirfd);
+			return -EINVAL;
+		}
+		if (mkdirat(dirfd, c, mode) < 0 && errno != EEXIST) {
+			int r = -errno;
+			close(dirfd);
+			return r;
+		}
+		int next = open_in(dirfd, c, O_PATH | O_DIRECTORY);
+		close(dirfd);
+		if (next < 0)
+			return next;
+		dirfd = next;
+	}
+	close(dirfd);
+	return 0;
+}
+
+static const char *rel_of(const char *abs)
+{
+	while (*abs == '/')
+		abs++;
+	return *abs ? abs : ".";
+}
+
+/* Attaches the detached mount mntfd at rel beneath rootfd. */
+static int attach(int mntfd, int rootfd, const char *rel)
+{
+	int target = open_in(rootfd, rel, O_PATH);
+	if (target < 0)
+		return target;
+	int r = move_mount(mntfd, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
+			? -errno
+			: 0;
+	close(target);
+	return r;
+}
+
+/* Binds host path src at rel beneath rootfd with the given MOUNT_ATTR_* flags. */
+static int bind_in(int rootfd, const char *src, const char *rel, uint64_t attrs, bool recursive,
+		   struct mxc_error *err)
+{
+	int tree = open_tree(AT_FDCWD, src,
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW |
+				     (recursive ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return mxc_error_errno(err, -errno, "failed to clone mount '%s'", src);
+	struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
+	int r = 0;
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+			  sizeof(attr)) < 0)
+		r = mxc_error_errno(err, -errno, "failed to restrict mount '%s'", src);
+	else if ((r = attach(tree, rootfd, rel)) < 0)
+		mxc_error_errno(err, r, "failed to mount '%s' at '/%s'", src, rel);
+	close(tree);
+	return r;
+}
+
+/* Creates a detached mount of a new filesystem; options are key, value pairs. */
+static int fs_mount(const char *type, const char *const *options, unsigned attrs,
+		    const char *where, struct mxc_error *err)
+{
+	int fs = fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return mxc_error_errno(err, -errno, "failed to open a %s filesystem", type);
+	int r = 0;
+	for (size_t i = 0; options && options[i]; i += 2) {
+		if (fsconfig(fs, FSCONFIG_SET_STRING, options[i], options[i + 1], 0) < 0) {
+			r = mxc_error_errno(err, -errno, "failed to set %s=%s on %s for '%s'",
+					    options[i], options[i + 1], type, where);
+			goto out;
+		}
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		r = mxc_error_errno(err, -errno, "failed to create %s for '%s'", type, where);
+		goto out;
+	}
+	r = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (r < 0)
+		r = mxc_error_errno(err, -errno, "failed to mount %s at '%s'", type, where);
+out:
+	close(fs);
+	return r;
+}
+
+/* Mounts a new filesystem of type at rel beneath rootfd. */
+static int fs_in(int rootfd, const char *rel, const char *type, const char *const *options,
+		 unsigned attrs, struct mxc_error *err)
+{
+	int mnt = fs_mount(type, options, attrs, rel, err);
+	if (mnt < 0)
+		return mnt;
+	int r = attach(mnt, rootfd, rel);
+	if (r < 0)
+		mxc_error_errno(err, r, "failed to attach %s at '/%s'", type, rel);
+	close(mnt);
+	return r;
+}
+
+static int set_readonly(int rootfd, const char *rel, struct mxc_error *err)
+{
+	int fd = open_in(rootfd, rel, O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return mxc_error_errno(err, fd, "failed to open '/%s'", rel);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	int r = mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return mxc_error_errno(err, r, "failed to make '/%s' read-only", rel);
+	return 0;
+}
+
+/* The host's system directories, visible read-only; symbolic links are recreated as such. */
+static int add_system(int rootfd, struct mxc_error *err)
+{
+	static const char *const names[] = { "usr", "etc", "var",   "opt",   "srv",
+					     "bin", "sbin", "lib",  "lib32", "lib64",
+					     "libx32" };
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(names); i++) {
+		char src[32], link[256];
+		struct stat st;
+		snprintf(src, sizeof(src), "/%s", names[i]);
+		if (lstat(src, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n = readlink(src, link, sizeof(link) - 1);
+			if (n < 0)
+				return mxc_error_errno(err, -errno, "failed to read link '%s'", src);
+			link[n] = '\0';
+			if (symlinkat(link, rootfd, names[i]) < 0)
+				return mxc_error_errno(err, -errno, "failed to link '%s'", src);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		if (mkdirat(rootfd, names[i], 0755) < 0)
+			return mxc_error_errno(err, -errno, "failed to create '%s'", src);
+		int r = bind_in(rootfd, src, names[i],
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int add_dev(int rootfd, uint64_t shm_bytes, struct mxc_error *err)
+{
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" },     { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "ptmx", "pts/ptmx" },
+	};
+	static const char *const dev_opts[] = { "mode", "0755", "size", "1m", NULL };
+	static const char *const pts_opts[] = { "ptmxmode", "0666", "mode", "0620", "gid", "5", NULL };
+	char size[32];
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)shm_bytes);
+	const char *const shm_opts[] = { "mode", "1777", "size", size, NULL };
+
+	int r;
+	if (mkdirat(rootfd, "dev", 0755) < 0)
+		return mxc_error_errno(err, -errno, "failed to create '/dev'");
+	r = fs_in(rootfd, "dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	if (r < 0)
+		return r;
+	int dev = open_in(rootfd, "dev", O_PATH | O_DIRECTORY);
+	if (dev < 0)
+		return mxc_error_errno(err, dev, "failed to open '/dev'");
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(nodes) && r == 0; i++) {
+		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+			    makedev(nodes[i].major, nodes[i].minor)) < 0)
+			r = mxc_error_errno(err, -errno, "failed to create '/dev/%s'", nodes[i].name);
+	}
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(links) && r == 0; i++)
+		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
+			r = mxc_error_errno(err, -errno, "failed to create '/dev/%s'", links[i][0]);
+	if (r == 0 && (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0))
+		r = mxc_error_errno(err, -errno, "failed to create '/dev/pts' or '/dev/shm'");
+	close(dev);
+	if (r == 0)
+		r = fs_in(rootfd, "dev/pts", "devpts", pts_opts,
+			  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	if (r == 0)
+		r = fs_in(rootfd, "dev/shm", "tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			  err);
+	return r;
+}
+
+static int add_run(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	static const char *const run_opts[] = { "mode", "0755", "size", "1m", NULL };
+	char size[32], uid[16], gid[16], xdg[32];
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)sb->runtime_bytes);
+	snprintf(uid, sizeof(uid), "%u", sb->uid);
+	snprintf(gid, sizeof(gid), "%u", sb->gid);
+	mxc_sandbox_runtime_dir(sb->uid, xdg);
+	const char *const xdg_opts[] = { "mode", "0700", "size", size, "uid", uid, "gid", gid, NULL };
+
+	if (mkdirat(rootfd, "run", 0755) < 0)
+		return mxc_error_errno(err, -errno, "failed to create '/run'");
+	int r = fs_in(rootfd, "run", "tmpfs", run_opts,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+	if (r == 0 && (r = mkdirs_in(rootfd, rel_of(xdg), 0755)) < 0)
+		mxc_error_errno(err, r, "failed to create '%s'", xdg);
+	if (r == 0)
+		r = fs_in(rootfd, rel_of(xdg), "tmpfs", xdg_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			  err);
+	if (r == 0)
+		r = set_readonly(rootfd, "run", err);
+	return r;
+}
+
+static int add_tmp(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	char size[32];
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)sb->tmp_bytes);
+	const char *const tmp_opts[] = { "mode", "1777", "size", size, NULL };
+
+	if (mkdirat(rootfd, "tmp", 01777) < 0)
+		return mxc_error_errno(err, -errno, "failed to create '/tmp'");
+	int r = fs_in(rootfd, "tmp", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
+	if (r == 0) {
+		int vt = open_in(rootfd, "var/tmp", O_PATH | O_DIRECTORY);
+		if (vt >= 0) {
+			close(vt);
+			r = fs_in(rootfd, "var/tmp", "tmpfs", tmp_opts,
+				  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
+		}
+	}
+	if (r == 0 && sb->x11_dir) {
+		if (mkdirat(rootfd, "tmp/.X11-unix", 0755) < 0)
+			return mxc_error_errno(err, -errno, "failed to create '/tmp/.X11-unix'");
+		r = bind_in(rootfd, sb->x11_dir, "tmp/.X11-unix",
+			    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, err);
+	}
+	return r;
+}
+
+/*
+ * Masks the host paths that must not be seen (the state and runtime directories, other
+ * agents' homes with them) with empty tmpfs mounts, binds the agent's home, then makes
+ * the masks read-only. A mask path that is not visible in the new root needs nothing.
+ */
+static int add_home_and_masks(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	static const char *const mask_opts[] = { "mode", "0755", "size", "64k", NULL };
+	bool masked[16] = { false };
+	int r = 0;
+	for (size_t i = 0; sb->masks && sb->masks[i] && i < MXC_ARRAY_SIZE(masked); i++) {
+		int fd = open_in(rootfd, rel_of(sb->masks[i]), O_PATH | O_DIRECTORY);
+		if (fd < 0)
+			continue;
+		close(fd);
+		r = fs_in(rootfd, rel_of(sb->masks[i]), "tmpfs", mask_opts,
+			  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+		if (r < 0)
+			return r;
+		masked[i] = true;
+	}
+	r = mkdirs_in(rootfd, rel_of(sb->home), 0755);
+	if (r < 0)
+		return mxc_error_errno(err, r, "failed to create '%s' in the session", sb->home);
+	r = bind_in(rootfd, sb->home, rel_of(sb->home), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false,
+		    err);
+	for (size_t i = 0; r == 0 && sb->masks && sb->masks[i] && i < MXC_ARRAY_SIZE(masked); i++)
+		if (masked[i])
+			r = set_readonly(rootfd, rel_of(sb->masks[i]), err);
+	return r;
+}
+
+static int loopback_up(struct mxc_error *err)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return mxc_error_errno(err, -errno, "failed to open a socket");
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	int r = 0;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (r == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		r = -errno;
+	close(s);
+	return r < 0 ? mxc_error_errno(err, r, "failed to bring up the loopback interface") : 0;
+}
+
+static int write_xauthority(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	char xdg[32];
+	mxc_sandbox_runtime_dir(sb->uid, xdg);
+	int dir = open_in(rootfd, rel_of(xdg), O_PATH | O_DIRECTORY);
+	if (dir < 0)
+		return mxc_error_errno(err, dir, "failed to open '%s'", xdg);
+	int fd = openat(dir, "Xauthority", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+	close(dir);
+	if (fd < 0)
+		return mxc_error_errno(err, -errno, "failed to create the X authority file");
+	int r = mxc_xauth_write(fd, sb->display, sb->cookie, err);
+	if (r == 0 && fchown(fd, sb->uid, sb->gid) < 0)
+		r = mxc_error_errno(err, -errno, "failed to hand the X authority file to the agent");
+	close(fd);
+	return r;
+}
+
+int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	static const char *const root_opts[] = { "mode", "0755", "size", "1m", NULL };
+	static const char *const proc_opts[] = { NULL };
+	int rootfd = -1, r;
+
+	umask(0);
+	/* Nothing mounted here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return mxc_error_errno(err, -errno, "failed to make the mount namespace private");
+
+	int mnt = fs_mount("tmpfs", root_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, sb->root, err);
+	if (mnt < 0)
+		return mnt;
+	r = move_mount(mnt, "", AT_FDCWD, sb->root, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
+	close(mnt);
+	if (r < 0)
+		return mxc_error_errno(err, r, "failed to mount the session root on '%s'", sb->root);
+	rootfd = open(sb->root, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (rootfd < 0)
+		return mxc_error_errno(err, -errno, "failed to open the session root '%s'", sb->root);
+
+	if ((r = add_system(rootfd, err)) < 0 || (r = add_tmp(rootfd, sb, err)) < 0 ||
+	    (r = add_run(rootfd, sb, err)) < 0 || (r = add_dev(rootfd, sb->tmp_bytes, err)) < 0)
+		goto out;
+
+	if (mkdirat(rootfd, "proc", 0555) < 0 || mkdirat(rootfd, "sys", 0555) < 0) {
+		r = mxc_error_errno(err, -errno, "failed to create '/proc' or '/sys'");
+		goto out;
+	}
+	if ((r = fs_in(rootfd, "proc", "proc", proc_opts,
+		       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err)) < 0 ||
+	    (r = fs_in(rootfd, "sys", "sysfs", proc_opts,
+		       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		       err)) < 0)
+		goto out;
+
+	if ((r = add_home_and_masks(rootfd, sb, err)) < 0)
+		goto out;
+	if (sb->cookie && (r = write_xauthority(rootfd, sb, err)) < 0)
+		goto out;
+
+	if (sethostname(sb->hostname, strlen(sb->hostname)) < 0) {
+		r = mxc_error_errno(err, -errno, "failed to set the host name");
+		goto out;
+	}
+	if ((r = loopback_up(err)) < 0)
+		goto out;
+
+	/* Swap roots: the old root is stacked under the new one and detached from it. */
+	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+		r = mxc_error_errno(err, -errno, "failed to switch to the session root");
+		goto out;
+	}
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (mount_setattr(AT_FDCWD, "/", 0, &ro, sizeof(ro)) < 0) {
+		r = mxc_error_errno(err, -errno, "failed to make the session root read-only");
+		goto out;
+	}
+	r = 0;
+out:
+	mxc_close(rootfd);
+	umask(022);
+	return r;
+}
+
+static int last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int last = 40;
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = 40;
+		fclose(f);
+	}
+	return last;
+}
+
+int mxc_sandbox_drop(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t n_groups,
+		     struct mxc_error *err)
+{
+	if (uid == 0 || gid == 0)
+		return mxc_error_set(err, -EPERM, "refusing to run a session as root");
+	int last = last_cap();
+	for (int c = 0; c <= last; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return mxc_error_errno(err, -errno, "failed to drop capability %d", c);
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+					     SECBIT_NO_CAP_AMBIENT_RAISE |
+					     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+		  0, 0, 0) < 0)
+		return mxc_error_errno(err, -errno, "failed to lock securebits");
+	if (setgroups(n_groups, (const gid_t *)groups) < 0)
+		return mxc_error_errno(err, -errno, "failed to set groups");
+	if (setresgid(gid, gid, gid) < 0)
+		return mxc_error_errno(err, -errno, "failed to set gid %u", gid);
+	if (setresuid(uid, uid, uid) < 0)
+		return mxc_error_errno(err, -errno, "failed to set uid %u", uid);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return mxc_error_errno(err, -errno, "failed to set no_new_privs");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return mxc_error_errno(err, -errno, "failed to clear ambient capabilities");
+
+	/* Verify rather than trust: no capability in any set, and no way back to root. */
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return mxc_error_errno(err, -errno, "failed to read capabilities");
+	for (int i = 0; i < 2; i++)
+		if (data[i].effective || data[i].permitted || data[i].inheritable)
+			return mxc_error_set(err, -EPERM, "capabilities survived the drop");
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != uid ||
+	    eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
+		return mxc_error_set(err, -EPERM, "credentials are not the agent's after the drop");
+	if (setuid(0) == 0 || setgid(0) == 0)
+		return mxc_error_set(err, -EPERM, "root could be regained after the drop");
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * The inside of a session: the filesystem view, the network and host name of its fresh
+ * namespaces, and the final drop to the agent. Everything here runs in the session leader
+ * (pid 1 of new mount, PID, network, IPC, UTS and cgroup namespaces, still root) or in a
+ * process that has just entered a session, never in the daemon itself.
+ */
+#ifndef MXC_SESSIOND_SANDBOX_H
+#define MXC_SESSIOND_SANDBOX_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+struct mxc_sandbox {
+	const char *hostname;
+	const char *root;    /* empty host directory the new root is assembled on */
+	const char *x11_dir; /* host directory bound at /tmp/.X11-unix, or NULL */
+	const char *home;    /* the agent's home, bound read-write at the same path */
+	const char *const *masks; /* host paths that must not be visible, NULL-terminated */
+	uint32_t uid, gid;
+	uint64_t tmp_bytes;        /* size of /tmp, /var/tmp and /dev/shm each */
+	uint64_t runtime_bytes;    /* size of XDG_RUNTIME_DIR */
+	const uint8_t *cookie;     /* 16-byte X cookie for XDG_RUNTIME_DIR/Xauthority, or NULL */
+	unsigned display;
+};
+
+/*
+ * Builds the session's filesystem on sb->root and pivots into it; brings up loopback and
+ * sets the host name. The baseline: /usr, /etc, /var, /opt, /srv and the /bin, /lib, ...
+ * links read-only, nosuid and nodev; fresh /tmp, /var/tmp, /dev/shm, /run and
+ * /run/user/UID (the XDG_RUNTIME_DIR); a minimal /dev; a /proc of the session's PID
+ * namespace; a read-only /sys; the home read-write; every mask path covered by an empty
+ * read-only tmpfs; /home and /root absent.
+ */
+int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err);
+
+/*
+ * Becomes the agent for good: empty capability bounding set, locked securebits, the
+ * agent's groups, uid and gid, no_new_privs; verifies that no capability is left and
+ * that root cannot be regained.
+ */
+int mxc_sandbox_drop(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t n_groups,
+		     struct mxc_error *err);
+
+/* XDG_RUNTIME_DIR inside a session for uid: "/run/user/UID". */
+void mxc_sandbox_runtime_dir(uint32_t uid, char buf[static 32]);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Agent sessions: start (namespaces, filesystem, display, helper), stop, exec, screenshot,
+ * and recovery of the sessions a previous daemon left behind.
+ */
+#ifndef MXC_SESSIOND_SESSION_H
+#define MXC_SESSIOND_SESSION_H
+
+#include <stdint.h>
+
+struct mxc_server;
+struct mxc_call;
+
+void mxc_session_verb_start(struct mxc_call *call);
+void mxc_session_verb_stop(struct mxc_call *call);
+void mxc_session_verb_list(struct mxc_call *call);
+void mxc_session_verb_show(struct mxc_call *call);
+void mxc_session_verb_exec(struct mxc_call *call);
+void mxc_session_verb_screenshot(struct mxc_call *call);
+
+/* At start-up: adopts the sessions that survived a daemon crash, ends the others. */
+void mxc_sessions_recover(struct mxc_server *srv);
+/* At shutdown: ends every session and waits for its processes to be gone. */
+void mxc_sessions_shutdown(struct mxc_server *srv);
+/* Whether a PID namespace (inode) belongs to one of the running sessions. */
+bool mxc_session_pidns_is_session(struct mxc_server *srv, uint64_t pidns);
+/* Number of live sessions of an agent (in memory). */
+unsigned mxc_session_count_for_agent(struct mxc_server *srv, const char *agent);
+
+#endif

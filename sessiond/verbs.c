@@ -1,0 +1,429 @@
+/*
+ * The daemon's verbs: one sorted table, one handler per verb. Session verbs live in
+ * session.c; agent and audit verbs are here.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "identity.h"
+#include "json.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "worker.h"
+
+/* ---- agents ---- */
+
+/*
+ * Account changes run one at a time in a worker (the shadow tools are blocking and
+ * serialise on their own lock anyway); later requests wait in this queue.
+ */
+struct account_op {
+	struct mxc_list link;
+	struct mxc_call *call;
+	struct mxc_server *srv;
+	bool remove;
+	bool keep_home;
+	char name[MXC_AGENT_NAME_MAX + 1];
+	struct mxc_identity_config idcfg;
+	uint32_t *taken; /* ids the database knows, for the worker's allocation */
+	size_t n_taken;
+	struct mxc_account acct; /* for removal */
+};
+
+static void account_next(struct mxc_server *srv);
+
+static void op_free(struct account_op *op)
+{
+	free(op->taken);
+	mxc_account_finish(&op->acct);
+	free(op);
+}
+
+static bool taken_cb(uint32_t id, void *userdata)
+{
+	const struct account_op *op = userdata;
+	for (size_t i = 0; i < op->n_taken; i++)
+		if (op->taken[i] == id)
+			return true;
+	return false;
+}
+
+/* Runs in the worker. */
+static int account_work(void *data, struct json_object **ret_result, struct mxc_error *err)
+{
+	struct account_op *op = data;
+	if (op->remove)
+		return mxc_identity_local.remove(&op->idcfg, &op->acct, op->keep_home, err);
+	uint32_t gid;
+	int r = mxc_identity_ensure_group(MXC_AGENTS_GROUP, &gid, err);
+	if (r < 0)
+		return r;
+	struct mxc_account acct = { 0 };
+	r = mxc_identity_local.add(&op->idcfg, op->name, taken_cb, op, &acct, err);
+	if (r < 0)
+		return r;
+	struct json_object *res = json_object_new_object();
+	mxc_json_add_i64(res, "uid", acct.uid);
+	mxc_json_add_i64(res, "gid", acct.gid);
+	mxc_json_add_str(res, "home", acct.home);
+	mxc_account_finish(&acct);
+	*ret_result = res;
+	return 0;
+}
+
+static bool account_exists(const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	/* A failing lookup counts as existing: the record is only dropped for certain. */
+	return getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || res != NULL;
+}
+
+/* Runs in the daemon when an account worker has finished. */
+static void account_done(int r, struct json_object *result, const struct mxc_error *err,
+			 void *data)
+{
+	struct account_op *op = data;
+	struct mxc_server *srv = op->srv;
+	struct mxc_call *call = op->call;
+	const char *action = op->remove ? "agent.remove" : "agent.add";
+	struct mxc_error e = *err;
+	bool account_missing = false;
+	srv->account_running = NULL;
+
+	if (r == 0 && !op->remove) {
+		int64_t uid = 0, gid = 0;
+		const char *home = NULL;
+		mxc_json_get_i64(result, "uid", 1, UINT32_MAX, &uid, NULL);
+		mxc_json_get_i64(result, "gid", 1, UINT32_MAX, &gid, NULL);
+		mxc_json_get_str(result, "home", 4096, &home, NULL);
+		struct mxc_agent_row row = {
+			.name = op->name,
+			.uid = (uint32_t)uid,
+			.gid = (uint32_t)gid,
+			.home = home,
+			.backend = mxc_identity_local.name,
+			.created_at = mxc_db_now_ms(),
+			.created_by = call->actor.uid,
+		};
+		r = home && uid && gid ? mxc_db_agent_insert(srv->db, &row, &e)
+				       : mxc_error_set(&e, -EIO, "the worker's report is incomplete");
+		if (r < 0) {
+			/* Never leave an account the database does not know of. */
+			struct account_op undo = { .idcfg = op->idcfg };
+			undo.acct.name = op->name;
+			undo.acct.uid = (uint32_t)uid;
+			undo.acct.home = (char *)home;
+			struct mxc_error ignored = { 0 };
+			mxc_identity_local.remove(&undo.idcfg, &undo.acct, false, &ignored);
+		}
+	} else if (op->remove && (r == 0 || !account_exists(op->name))) {
+		/*
+		 * Once the account is gone (now, or earlier behind mxc's back) so goes its record:
+		 * kept, it could be neither removed nor added again.
+		 */
+		mxc_db_agent_delete(srv->db, op->name);
+		if (r == -ENOENT) {
+			r = 0;
+			account_missing = true;
+		}
+	}
+
+	if (r == 0) {
+		struct json_object *d = result ? json_object_get(result) : NULL;
+		if (op->remove) {
+			d = json_object_new_object();
+			mxc_json_add_bool(d, "keep_home", op->keep_home);
+			if (account_missing)
+				mxc_json_add_bool(d, "account_missing", true);
+		}
+		mxc_call_audit(call, action, op->name, NULL, NULL, "ok", d);
+		log_info("%s: agent %s by %s", action, op->name, call->actor.name);
+		struct json_object *reply = result ? json_object_get(result) : json_object_new_object();
+		mxc_json_add_str(reply, "name", op->name);
+		if (account_missing)
+			mxc_json_add_bool(reply, "account_missing", true);
+		mxc_call_reply(call, reply, NULL, 0);
+	} else {
+		struct json_object *d = json_object_new_object();
+		mxc_json_add_str(d, "reason", e.msg);
+		mxc_call_audit(call, action, op->name, NULL, NULL, "error", d);
+		mxc_call_fail_error(call, &e);
+	}
+	json_object_put(result);
+	op_free(op);
+	account_next(srv);
+}
+
+static void account_next(struct mxc_server *srv)
+{
+	while (!srv->account_running && !mxc_list_empty(&srv->account_queue)) {
+		struct account_op *op =
+			mxc_container_of(srv->account_queue.next, struct account_op, link);
+		mxc_list_remove(&op->link);
+		struct mxc_error err = { 0 };
+		/* A removal re-checks at its turn: a session may have started meanwhile. */
+		if (op->remove && mxc_session_count_for_agent(op->srv, op->name) > 0) {
+			mxc_call_fail(op->call, -EBUSY, "agent '%s' has a running session", op->name);
+			op_free(op);
+			continue;
+		}
+		srv->account_running = op;
+		if (mxc_worker_run(srv->loop, account_work, account_done, op, &err) < 0) {
+			srv->account_running = NULL;
+			mxc_call_fail_error(op->call, &err);
+			op_free(op);
+		}
+	}
+}
+
+bool mxc_agent_busy(struct mxc_server *srv, const char *name)
+{
+	if (srv->account_running && strcmp(srv->account_running->name, name) == 0)
+		return true;
+	struct account_op *op;
+	mxc_list_for_each(op, &srv->account_queue, link) if (strcmp(op->name, name) == 0) return true;
+	return false;
+}
+
+static struct account_op *account_op_new(struct mxc_call *call, const char *name)
+{
+	struct account_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->call = call;
+	op->srv = call->srv;
+	snprintf(op->name, sizeof(op->name), "%s", name);
+	mxc_identity_config_defaults(&op->idcfg);
+	op->idcfg.id_min = call->srv->cfg.id_min;
+	op->idcfg.id_max = call->srv->cfg.id_max;
+	op->idcfg.home_base = call->srv->home_base;
+	return op;
+}
+
+static void agent_add(struct mxc_call *call)
+{
+	static const char *const keys[] = { "name", NULL };
+	struct mxc_error err = { 0 };
+	const char *name = NULL;
+	if (!mxc_call_require_admin(call))
+		return;
+	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
+	    mxc_json_get_str(call->args, "name", 64, &name, &err) < 0) {
+		mxc_call_fail(call, -EINVAL, "%s", err.msg[0] ? err.msg : "'name': missing");
+		return;
+	}
+	if (!mxc_agent_name_valid(name)) {
+		mxc_call_audit(call, "agent.add", NULL, NULL, name, "error",
+			       mxc_audit_reason("invalid name"));
+		mxc_call_fail(call, -EINVAL,
+			      "invalid agent name '%.64s': it must match ^[a-z_][a-z0-9_-]{0,30}$",
+			      name);
+		return;
+	}
+	struct json_object *row;
+	if (mxc_db_agent_get(call->srv->db, name, &row) == 0 || mxc_agent_busy(call->srv, name)) {
+		json_object_put(row);
+		mxc_call_audit(call, "agent.add", name, NULL, NULL, "error",
+			       mxc_audit_reason("already exists"));
+		mxc_call_fail(call, -EEXIST, "agent '%s' already exists", name);
+		return;
+	}
+	struct account_op *op = account_op_new(call, name);
+	struct json_object *agents = mxc_db_agent_list(call->srv->db);
+	size_t n = json_object_array_length(agents);
+	if (op)
+		op->taken = calloc(2 * n + 1, sizeof(uint32_t));
+	if (!op || !op->taken) {
+		json_object_put(agents);
+		if (op)
+			op_free(op);
+		mxc_call_fail(call, -ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *a = json_object_array_get_idx(agents, i);
+		int64_t v;
+		if (mxc_json_get_i64(a, "uid", 0, UINT32_MAX, &v, NULL) == 0)
+			op->taken[op->n_taken++] = (uint32_t)v;
+		if (mxc_json_get_i64(a, "gid", 0, UINT32_MAX, &v, NULL) == 0)
+			op->taken[op->n_taken++] = (uint32_t)v;
+	}
+	json_object_put(agents);
+	mxc_list_insert_tail(&call->srv->account_queue, &op->link);
+	account_next(call->srv);
+}
+
+static void agent_remove(struct mxc_call *call)
+{
+	static const char *const keys[] = { "name", "keep_home", NULL };
+	struct mxc_error err = { 0 };
+	const char *name = NULL, *home = NULL;
+	bool keep_home = false;
+	if (!mxc_call_require_admin(call))
+		return;
+	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
+	    mxc_json_get_str(call->args, "name", 64, &name, &err) < 0 ||
+	    mxc_json_get_bool(call->args, "keep_home", &keep_home, &err) < -ENOENT) {
+		mxc_call_fail(call, -EINVAL, "%s", err.msg[0] ? err.msg : "'name': missing");
+		return;
+	}
+	struct json_object *row = NULL;
+	if (mxc_db_agent_get(call->srv->db, name, &row) < 0) {
+		mxc_call_fail(call, -ENOENT, "agent '%.64s' does not exist", name);
+		return;
+	}
+	if (mxc_session_count_for_agent(call->srv, name) > 0 || mxc_agent_busy(call->srv, name)) {
+		json_object_put(row);
+		mxc_call_audit(call, "agent.remove", name, NULL, NULL, "denied",
+			       mxc_audit_reason("the agent has a running session"));
+		mxc_call_fail(call, -EBUSY,
+			      "agent '%s' has a running session: stop it first (mxc session list "
+			      "--agent %s)",
+			      name, name);
+		return;
+	}
+	struct account_op *op = account_op_new(call, name);
+	int64_t uid = 0;
+	mxc_json_get_i64(row, "uid", 1, UINT32_MAX, &uid, NULL);
+	mxc_json_get_str(row, "home", 4096, &home, NULL);
+	if (op) {
+		op->remove = true;
+		op->keep_home = keep_home;
+		op->acct.uid = (uint32_t)uid;
+		op->acct.name = strdup(name);
+		op->acct.home = home ? strdup(home) : NULL;
+	}
+	json_object_put(row);
+	if (!op || !op->acct.name) {
+		if (op)
+			op_free(op);
+		mxc_call_fail(call, -ENOMEM, "out of memory");
+		return;
+	}
+	mxc_list_insert_tail(&call->srv->account_queue, &op->link);
+	account_next(call->srv);
+}
+
+static void agent_list(struct mxc_call *call)
+{
+	struct json_object *r = json_object_new_object();
+	struct json_object *agents = mxc_db_agent_list(call->srv->db);
+	size_t n = json_object_array_length(agents);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *a = json_object_array_get_idx(agents, i);
+		const char *name = NULL;
+		mxc_json_get_str(a, "name", 64, &name, NULL);
+		mxc_json_add_i64(a, "sessions",
+				 name ? mxc_session_count_for_agent(call->srv, name) : 0);
+	}
+	json_object_object_add(r, "agents", agents);
+	mxc_call_reply(call, r, NULL, 0);
+}
+
+static void agent_show(struct mxc_call *call)
+{
+	static const char *const keys[] = { "name", NULL };
+	struct mxc_error err = { 0 };
+	const char *name = NULL;
+	struct json_object *row;
+	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
+	    mxc_json_get_str(call->args, "name", 64, &name, &err) < 0) {
+		mxc_call_fail(call, -EINVAL, "%s", err.msg[0] ? err.msg : "'name': missing");
+		return;
+	}
+	if (mxc_db_agent_get(call->srv->db, name, &row) < 0) {
+		mxc_call_fail(call, -ENOENT, "agent '%.64s' does not exist", name);
+		return;
+	}
+	mxc_json_add_i64(row, "sessions", mxc_session_count_for_agent(call->srv, name));
+	mxc_call_reply(call, row, NULL, 0);
+}
+
+/* ---- audit ---- */
+
+static void audit_list(struct mxc_call *call)
+{
+	static const char *const keys[] = { "agent", "session", "limit", NULL };
+	struct mxc_error err = { 0 };
+	struct mxc_audit_filter f = { .actor_uid = -1, .limit = 1000 };
+	uint64_t limit = 0;
+	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
+	    mxc_json_get_str(call->args, "agent", 64, &f.agent, &err) < -ENOENT ||
+	    mxc_json_get_str(call->args, "session", 16, &f.session, &err) < -ENOENT ||
+	    mxc_json_get_u64(call->args, "limit", 1000000, &limit, &err) < -ENOENT) {
+		mxc_call_fail_error(call, &err);
+		return;
+	}
+	if (limit)
+		f.limit = limit;
+	/* Others see what they did themselves; admins see everything. */
+	if (!call->actor.admin)
+		f.actor_uid = call->actor.uid;
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "rows", mxc_audit_list(call->srv->db, &f));
+	mxc_call_reply(call, r, NULL, 0);
+}
+
+static void audit_verify(struct mxc_call *call)
+{
+	if (!mxc_call_require_admin(call))
+		return;
+	struct mxc_audit_report rep;
+	int r = mxc_audit_verify(call->srv->db, &rep);
+	struct json_object *res = json_object_new_object();
+	mxc_json_add_bool(res, "intact", r == 0);
+	mxc_json_add_i64(res, "rows", rep.rows);
+	if (r < 0) {
+		mxc_json_add_i64(res, "first_bad", rep.first_bad);
+		mxc_json_add_str(res, "reason", rep.reason);
+	}
+	mxc_call_reply(call, res, NULL, 0);
+}
+
+/* ---- the daemon ---- */
+
+static void version(struct mxc_call *call)
+{
+	struct json_object *r = json_object_new_object();
+	mxc_json_add_str(r, "version", MXC_VERSION);
+	mxc_json_add_i64(r, "protocol", MXC_PROTO_VERSION);
+	mxc_json_add_str(r, "user", call->actor.name);
+	mxc_json_add_bool(r, "admin", call->actor.admin);
+	mxc_call_reply(call, r, NULL, 0);
+}
+
+static const struct verb {
+	const char *name;
+	mxc_verb_fn fn;
+} verbs[] = {
+	/* sorted by name: looked up by binary search */
+	{ "agent.add", agent_add },
+	{ "agent.list", agent_list },
+	{ "agent.remove", agent_remove },
+	{ "agent.show", agent_show },
+	{ "audit.list", audit_list },
+	{ "audit.verify", audit_verify },
+	{ "exec", mxc_session_verb_exec },
+	{ "screenshot", mxc_session_verb_screenshot },
+	{ "session.list", mxc_session_verb_list },
+	{ "session.show", mxc_session_verb_show },
+	{ "session.start", mxc_session_verb_start },
+	{ "session.stop", mxc_session_verb_stop },
+	{ "version", version },
+};
+
+static int verb_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct verb *)elem)->name);
+}
+
+mxc_verb_fn mxc_verb_lookup(const char *name)
+{
+	const struct verb *v =
+		bsearch(name, verbs, MXC_ARRAY_SIZE(verbs), sizeof(verbs[0]), verb_cmp);
+	return v ? v->fn : NULL;
+}
