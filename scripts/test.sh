@@ -1,0 +1,25 @@
+#!/bin/bash
+# The whole test suite: installs dependencies, builds, runs every unit and integration
+# test (the real daemon, real Xvfb, real namespaces, run as root in private mount
+# namespaces that leave the host untouched).
+#
+#   scripts/test.sh            the suite
+#   scripts/test.sh --asan     the suite again under AddressSanitizer and UBSan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+echo "==> running the test suite"
+meson test -C build --print-errorlogs --num-processes 2
+
+if [ "${1:-}" = "--asan" ]; then
+	echo "==> running the test suite under ASan and UBSan"
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan -Dsysconfdir=/etc -Db_sanitize=address,undefined \
+			-Db_lundef=false >/dev/null
+	fi
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --print-errorlogs --num-processes 2
+fi
+echo "==> all tests passed"
