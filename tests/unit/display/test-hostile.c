@@ -294,12 +294,16 @@ static void answer_get_image(const struct fake *f, uint16_t seq, const uint8_t *
 			_exit(1);
 		memset(data + n, 0, padded - n);
 	}
+	/*
+	 * Half-closed before the reply goes out, so that the client's next request, written
+	 * once it has the reply, always meets EPIPE (the socket shows no POLLHUP).
+	 */
+	if (f->get_image == GI_SHUT_READ)
+		shutdown(server_fd, SHUT_RD);
 	send_reply(seq, depth, body, (uint32_t)(padded / 4));
 	send_all(data, padded);
 	free(data);
 	if (f->get_image == GI_SHUT_READ) {
-		/* Half-closed, the socket shows no POLLHUP, so xcb writes and meets EPIPE. */
-		shutdown(server_fd, SHUT_RD);
 		for (;;)
 			pause();
 	}
