@@ -4,10 +4,13 @@
 #
 #   tests/fuzz/run-policy-fuzz.sh [SECONDS] [--merge]
 #
-# New inputs go to a temporary corpus; with --merge, the inputs that add coverage are merged
-# (minimized) into tests/fuzz/corpus/policy afterwards. Crashes are written to the temporary
-# directory, which is kept (and named) when the run finds any. Environment: CC (default clang),
-# JOBS (parallel fuzzing processes, default 1).
+# New inputs go to a temporary corpus; with --merge, those that reach new code are added to
+# tests/fuzz/corpus/policy afterwards. Crashes are written to the temporary directory, which
+# is kept (and named) when the run finds any; copy a reproducer into the corpus as
+# regress-WHAT.json once it is fixed (the unit tests parse every corpus file).
+#
+# Environment: CC (default clang), JOBS (parallel fuzzing processes, default 1; with more
+# than one, each writes its log to fuzz-N.log in the temporary directory).
 set -eu
 
 secs=600
@@ -25,6 +28,10 @@ root=$(cd "$here/../.." && pwd)
 corpus="$here/corpus/policy"
 cc=${CC:-clang}
 jobs=${JOBS:-1}
+parallel=
+if [ "$jobs" -gt 1 ]; then
+	parallel="-jobs=$jobs -workers=$jobs"
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/mxc-fuzz-policy.XXXXXX")
 
 echo "building in $work"
@@ -43,7 +50,7 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 "$work/fuzz-policy" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	-max_len=8192 -dict="$here/policy.dict" -artifact_prefix="$work/artifacts/" \
-	-jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
+	$parallel -print_final_stats=1 \
 	"$work/new" "$corpus" 2>&1 | tee "$work/fuzz.log" | grep -v '^#[0-9]*.*\(NEW\|REDUCE\|pulse\)' || true
 if ls "$work"/artifacts/* >/dev/null 2>&1; then
 	echo "CRASHES FOUND: see $work/artifacts (log: $work/fuzz.log)" >&2
@@ -54,24 +61,12 @@ if [ -f "$work/fuzz-0.log" ]; then
 fi
 
 if [ "$merge" = 1 ] && [ "$status" = 0 ]; then
-	mkdir -p "$work/merged"
-	# Edges only (no hit counts): a corpus of a few hundred files that keeps every edge.
-	"$work/fuzz-policy" -merge=1 -use_counters=0 -max_len=8192 "$work/merged" "$corpus" "$work/new" \
+	# Adds only the new inputs that reach an edge the corpus does not (hit counts are not
+	# compared), under libFuzzer's content-hash names: the corpus grows slowly and its
+	# existing files stay put.
+	"$work/fuzz-policy" -merge=1 -use_counters=0 -max_len=8192 "$corpus" "$work/new" \
 		>"$work/merge.log" 2>&1
-	# Keep the named seeds; replace the rest by the minimized set (content-hashed names).
-	find "$corpus" -type f ! -name 'mxc-*' ! -name 'example-*' ! -name 'seed-*' ! -name 'regress-*' -delete
-	for f in "$work"/merged/*; do
-		[ -e "$f" ] || continue
-		# Inputs byte-identical to a named seed stay under the seed's name only.
-		dup=0
-		for s in "$corpus"/mxc-* "$corpus"/example-* "$corpus"/seed-* "$corpus"/regress-*; do
-			if [ -e "$s" ] && cmp -s "$f" "$s"; then
-				dup=1
-				break
-			fi
-		done
-		[ "$dup" = 1 ] || cp "$f" "$corpus/$(sha1sum "$f" | cut -c1-40)"
-	done
+	grep 'MERGE-OUTER: .* new files' "$work/merge.log" || true
 	echo "corpus: $(ls "$corpus" | wc -l) files"
 fi
 
