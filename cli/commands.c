@@ -19,6 +19,7 @@
 #define EXEC_FAILED 125
 
 static int usage_error(const char *fmt, ...) MXC_PRINTF(1, 2);
+static void print_fields(struct json_object *o);
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -99,22 +100,38 @@ static int simple_options(struct mxc_cli *cli, int argc, char **argv)
 
 /* ---- agent ---- */
 
-static int agent_add(struct mxc_cli *cli, int argc, char **argv)
+/*
+ * A command with one positional argument, sent as args[key]; prints the result as JSON or
+ * through human().
+ */
+static int one_arg(struct mxc_cli *cli, int argc, char **argv, const char *usage,
+		   const char *verb, const char *key,
+		   void (*human)(struct json_object *res, const char *arg))
 {
 	if (simple_options(cli, argc, argv) < 0 || argc - optind != 1)
-		return usage_error("usage: mxc agent add NAME");
+		return usage_error("usage: %s", usage);
 	struct json_object *args = json_object_new_object(), *resp, *res;
-	mxc_json_add_str(args, "name", argv[optind]);
-	int r = call(cli, "agent.add", args, &resp, &res);
+	mxc_json_add_str(args, key, argv[optind]);
+	int r = call(cli, verb, args, &resp, &res);
 	if (r)
 		return r;
 	if (cli->json)
 		print_json(res);
 	else
-		printf("added agent %s (uid %" PRId64 ", home %s)\n", str(res, "name"),
-		       num(res, "uid"), str(res, "home"));
+		human(res, argv[optind]);
 	json_object_put(resp);
 	return 0;
+}
+
+static void added(struct json_object *res, const char *name)
+{
+	printf("added agent %s (uid %" PRId64 ", home %s)\n", name, num(res, "uid"),
+	       str(res, "home"));
+}
+
+static int agent_add(struct mxc_cli *cli, int argc, char **argv)
+{
+	return one_arg(cli, argc, argv, "mxc agent add NAME", "agent.add", "name", added);
 }
 
 static int agent_remove(struct mxc_cli *cli, int argc, char **argv)
@@ -205,21 +222,15 @@ static void print_fields(struct json_object *o)
 	}
 }
 
+static void fields(struct json_object *res, const char *arg)
+{
+	print_fields(res);
+}
+
 static int agent_show(struct mxc_cli *cli, int argc, char **argv)
 {
-	if (simple_options(cli, argc, argv) < 0 || argc - optind != 1)
-		return usage_error("usage: mxc agent show NAME [--json]");
-	struct json_object *args = json_object_new_object(), *resp, *res;
-	mxc_json_add_str(args, "name", argv[optind]);
-	int r = call(cli, "agent.show", args, &resp, &res);
-	if (r)
-		return r;
-	if (cli->json)
-		print_json(res);
-	else
-		print_fields(res);
-	json_object_put(resp);
-	return 0;
+	return one_arg(cli, argc, argv, "mxc agent show NAME [--json]", "agent.show", "name",
+		       fields);
 }
 
 /* ---- sessions ---- */
@@ -306,21 +317,14 @@ static int session_start(struct mxc_cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static void stopped(struct json_object *res, const char *id)
+{
+	printf("session %s %s\n", id, str(res, "state"));
+}
+
 static int session_stop(struct mxc_cli *cli, int argc, char **argv)
 {
-	if (simple_options(cli, argc, argv) < 0 || argc - optind != 1)
-		return usage_error("usage: mxc session stop ID");
-	struct json_object *args = json_object_new_object(), *resp, *res;
-	mxc_json_add_str(args, "session", argv[optind]);
-	int r = call(cli, "session.stop", args, &resp, &res);
-	if (r)
-		return r;
-	if (cli->json)
-		print_json(res);
-	else
-		printf("session %s %s\n", str(res, "id"), str(res, "state"));
-	json_object_put(resp);
-	return 0;
+	return one_arg(cli, argc, argv, "mxc session stop ID", "session.stop", "session", stopped);
 }
 
 static int session_list(struct mxc_cli *cli, int argc, char **argv)
@@ -382,19 +386,8 @@ static int session_list(struct mxc_cli *cli, int argc, char **argv)
 
 static int session_show(struct mxc_cli *cli, int argc, char **argv)
 {
-	if (simple_options(cli, argc, argv) < 0 || argc - optind != 1)
-		return usage_error("usage: mxc session show ID [--json]");
-	struct json_object *args = json_object_new_object(), *resp, *res;
-	mxc_json_add_str(args, "session", argv[optind]);
-	int r = call(cli, "session.show", args, &resp, &res);
-	if (r)
-		return r;
-	if (cli->json)
-		print_json(res);
-	else
-		print_fields(res);
-	json_object_put(resp);
-	return 0;
+	return one_arg(cli, argc, argv, "mxc session show ID [--json]", "session.show", "session",
+		       fields);
 }
 
 /* ---- exec ---- */

@@ -19,7 +19,18 @@ if [ "${1:-}" = "--asan" ]; then
 			-Db_lundef=false >/dev/null
 	fi
 	ninja -C build-asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --print-errorlogs --num-processes 2
+	# Every process writes its sanitizer reports here, the daemons and CLIs the integration
+	# tests start included: any report fails the run.
+	logs=$(mktemp -d /tmp/mxc-asan-XXXXXX)
+	trap 'rm -rf "$logs"' EXIT
+	export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan"
+	export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
+	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
+	meson test -C build-asan --print-errorlogs --num-processes 2
+	if [ -n "$(ls -A "$logs")" ]; then
+		cat "$logs"/*
+		echo "==> sanitizer reports above" >&2
+		exit 1
+	fi
 fi
 echo "==> all tests passed"

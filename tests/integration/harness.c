@@ -19,6 +19,7 @@
 
 #include "fs.h"
 #include "harness.h"
+#include "json.h"
 
 static void path(char *buf, size_t len, const char *a, const char *b)
 {
@@ -415,4 +416,27 @@ int mxc_processes_of(struct mxc_harness *h, uid_t uid)
 	for (size_t i = 0; i < t.n; i++)
 		n += t.uid[i] == uid && descends_from(&t, t.pid[i], h->keeper);
 	return n;
+}
+
+struct json_object *mxc_test_json(const char *text)
+{
+	struct json_object *o = NULL;
+	struct mxc_error err = { 0 };
+	cr_assert_eq(mxc_json_parse(text, strlen(text), &o, &err), 0, "not JSON (%s):\n%s", err.msg,
+		     text);
+	return o;
+}
+
+const char *mxc_test_str(struct json_object *o, const char *key)
+{
+	const char *s = NULL;
+	mxc_json_get_str(o, key, 1 << 20, &s, NULL);
+	return s;
+}
+
+int64_t mxc_test_int(struct json_object *o, const char *key)
+{
+	int64_t v = -1;
+	mxc_json_get_i64(o, key, INT64_MIN, INT64_MAX, &v, NULL);
+	return v;
 }

@@ -10,7 +10,9 @@
 #ifndef MXC_TESTS_HARNESS_H
 #define MXC_TESTS_HARNESS_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "testenv.h"
@@ -53,6 +55,12 @@ char *mxc_ok(struct mxc_harness *h, ...) __attribute__((sentinel));
 
 /* Adds an agent and starts a session for it; returns the session id (caller frees). */
 char *mxc_harness_session(struct mxc_harness *h, const char *agent);
+
+/* Parses text as JSON, asserting it is; the caller puts the object. */
+struct json_object *mxc_test_json(const char *text);
+/* A member as a string (NULL if absent or not a string) or an integer (-1 if absent). */
+const char *mxc_test_str(struct json_object *o, const char *key);
+int64_t mxc_test_int(struct json_object *o, const char *key);
 
 /* Whether a process with this pid exists. */
 bool mxc_pid_alive(pid_t pid);

@@ -36,34 +36,11 @@ static void teardown(void)
 
 TestSuite(agent, .init = setup, .fini = teardown, .timeout = 90);
 
-static struct json_object *parse_json(const char *text)
-{
-	struct json_object *o = NULL;
-	struct mxc_error err = {0};
-	cr_assert_eq(mxc_json_parse(text, strlen(text), &o, &err), 0, "not JSON (%s):\n%s", err.msg,
-		     text);
-	return o;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	const char *s = NULL;
-	mxc_json_get_str(o, key, 1 << 20, &s, NULL);
-	return s;
-}
-
-static int64_t jint(struct json_object *o, const char *key)
-{
-	int64_t v = -1;
-	mxc_json_get_i64(o, key, INT64_MIN, INT64_MAX, &v, NULL);
-	return v;
-}
-
 /* The audit log as JSON rows (root's view: everything). */
 static struct json_object *audit_rows(void)
 {
 	char *out = mxc_ok(&h, "audit", "--json", NULL);
-	struct json_object *rows = parse_json(out);
+	struct json_object *rows = mxc_test_json(out);
 	free(out);
 	cr_assert(json_object_is_type(rows, json_type_array));
 	return rows;
@@ -76,8 +53,8 @@ static size_t audit_count(const char *action, const char *result, const char *ob
 	size_t n = 0;
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *r = json_object_array_get_idx(rows, i);
-		n += mxc_streq(jstr(r, "action"), action) && mxc_streq(jstr(r, "result"), result) &&
-		     (!object || mxc_streq(jstr(r, "object"), object));
+		n += mxc_streq(mxc_test_str(r, "action"), action) && mxc_streq(mxc_test_str(r, "result"), result) &&
+		     (!object || mxc_streq(mxc_test_str(r, "object"), object));
 	}
 	json_object_put(rows);
 	return n;
@@ -86,7 +63,7 @@ static size_t audit_count(const char *action, const char *result, const char *ob
 static size_t agent_count(void)
 {
 	char *out = mxc_ok(&h, "agent", "list", "--json", NULL);
-	struct json_object *a = parse_json(out);
+	struct json_object *a = mxc_test_json(out);
 	free(out);
 	size_t n = json_object_array_length(a);
 	json_object_put(a);
@@ -180,13 +157,13 @@ Test(agent, add_creates_a_locked_nologin_account_in_the_agent_range)
 Test(agent, add_json_output_describes_the_account)
 {
 	char *out = mxc_ok(&h, "agent", "add", "coder", "--json", NULL);
-	struct json_object *o = parse_json(out);
+	struct json_object *o = mxc_test_json(out);
 	struct passwd *pw = getpwnam("coder");
 	cr_assert_not_null(pw);
-	cr_assert_str_eq(jstr(o, "name"), "coder");
-	cr_assert_eq(jint(o, "uid"), pw->pw_uid);
-	cr_assert_eq(jint(o, "gid"), pw->pw_gid);
-	cr_assert_str_eq(jstr(o, "home"), pw->pw_dir);
+	cr_assert_str_eq(mxc_test_str(o, "name"), "coder");
+	cr_assert_eq(mxc_test_int(o, "uid"), pw->pw_uid);
+	cr_assert_eq(mxc_test_int(o, "gid"), pw->pw_gid);
+	cr_assert_str_eq(mxc_test_str(o, "home"), pw->pw_dir);
 	json_object_put(o);
 	free(out);
 }
@@ -316,12 +293,12 @@ Test(agent, list_and_show_describe_the_agents)
 	free(out);
 
 	out = mxc_ok(&h, "agent", "list", "--json", NULL);
-	struct json_object *a = parse_json(out);
+	struct json_object *a = mxc_test_json(out);
 	free(out);
 	cr_assert_eq(json_object_array_length(a), 2);
 	struct json_object *first = json_object_array_get_idx(a, 0);
-	cr_assert_str_eq(jstr(first, "name"), "browser");
-	cr_assert_eq(jint(first, "sessions"), 0);
+	cr_assert_str_eq(mxc_test_str(first, "name"), "browser");
+	cr_assert_eq(mxc_test_int(first, "sessions"), 0);
 	json_object_put(a);
 
 	out = mxc_ok(&h, "agent", "show", "coder", NULL);
@@ -329,12 +306,12 @@ Test(agent, list_and_show_describe_the_agents)
 	cr_assert_not_null(strstr(out, pw->pw_dir), "%s", out);
 	free(out);
 	out = mxc_ok(&h, "agent", "show", "coder", "--json", NULL);
-	struct json_object *o = parse_json(out);
+	struct json_object *o = mxc_test_json(out);
 	free(out);
-	cr_assert_str_eq(jstr(o, "name"), "coder");
-	cr_assert_eq(jint(o, "uid"), coder_uid);
-	cr_assert_str_eq(jstr(o, "backend"), "local");
-	cr_assert_eq(jint(o, "created_by"), 0);
+	cr_assert_str_eq(mxc_test_str(o, "name"), "coder");
+	cr_assert_eq(mxc_test_int(o, "uid"), coder_uid);
+	cr_assert_str_eq(mxc_test_str(o, "backend"), "local");
+	cr_assert_eq(mxc_test_int(o, "created_by"), 0);
 	json_object_put(o);
 
 	struct mxc_result r = mxc_run(&h, 0, NULL, "agent", "show", "nobody-here", NULL);
@@ -347,14 +324,14 @@ Test(agent, show_counts_live_sessions)
 {
 	char *id = mxc_harness_session(&h, "coder");
 	char *out = mxc_ok(&h, "agent", "show", "coder", "--json", NULL);
-	struct json_object *o = parse_json(out);
-	cr_assert_eq(jint(o, "sessions"), 1);
+	struct json_object *o = mxc_test_json(out);
+	cr_assert_eq(mxc_test_int(o, "sessions"), 1);
 	json_object_put(o);
 	free(out);
 	free(mxc_ok(&h, "session", "stop", id, NULL));
 	out = mxc_ok(&h, "agent", "show", "coder", "--json", NULL);
-	o = parse_json(out);
-	cr_assert_eq(jint(o, "sessions"), 0);
+	o = mxc_test_json(out);
+	cr_assert_eq(mxc_test_int(o, "sessions"), 0);
 	json_object_put(o);
 	free(out);
 	free(id);
@@ -425,7 +402,7 @@ Test(agent, remove_keep_home_keeps_the_files)
 	struct json_object *last =
 	    json_object_array_get_idx(rows, json_object_array_length(rows) - 1);
 	struct json_object *d = NULL;
-	cr_assert_str_eq(jstr(last, "action"), "agent.remove");
+	cr_assert_str_eq(mxc_test_str(last, "action"), "agent.remove");
 	json_object_object_get_ex(last, "details", &d);
 	cr_assert(json_object_get_boolean(json_object_object_get(d, "keep_home")));
 	json_object_put(rows);

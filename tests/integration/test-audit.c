@@ -34,34 +34,11 @@ static void teardown(void)
 
 TestSuite(audit, .init = setup, .fini = teardown, .timeout = 90);
 
-static struct json_object *parse_json(const char *text)
-{
-	struct json_object *o = NULL;
-	struct mxc_error err = {0};
-	cr_assert_eq(mxc_json_parse(text, strlen(text), &o, &err), 0, "not JSON (%s):\n%s", err.msg,
-		     text);
-	return o;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	const char *s = NULL;
-	mxc_json_get_str(o, key, 1 << 20, &s, NULL);
-	return s;
-}
-
-static int64_t jint(struct json_object *o, const char *key)
-{
-	int64_t v = -1;
-	mxc_json_get_i64(o, key, INT64_MIN, INT64_MAX, &v, NULL);
-	return v;
-}
-
 /* `mxc audit --json [extra...]` as root. */
 static struct json_object *audit_json(const char *a1, const char *a2)
 {
 	char *out = mxc_ok(&h, "audit", "--json", a1, a2, NULL);
-	struct json_object *rows = parse_json(out);
+	struct json_object *rows = mxc_test_json(out);
 	free(out);
 	cr_assert(json_object_is_type(rows, json_type_array), "not an array");
 	return rows;
@@ -73,8 +50,8 @@ static struct json_object *find_row(struct json_object *rows, const char *action
 {
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *r = json_object_array_get_idx(rows, i);
-		if (mxc_streq(jstr(r, "action"), action) &&
-		    (!session || mxc_streq(jstr(r, "session"), session)))
+		if (mxc_streq(mxc_test_str(r, "action"), action) &&
+		    (!session || mxc_streq(mxc_test_str(r, "session"), session)))
 			return r;
 	}
 	return NULL;
@@ -94,14 +71,14 @@ static void expect_row(struct json_object *rows, const char *action, const char 
 	struct json_object *r = find_row(rows, action, session);
 	cr_assert_not_null(r, "no %s row%s%s", action, session ? " for session " : "",
 			   session ? session : "");
-	cr_assert_str_eq(jstr(r, "actor"), actor, "%s: actor", action);
-	cr_assert_eq(jint(r, "actor_uid"), actor_uid, "%s: actor uid", action);
-	cr_assert_str_eq(jstr(r, "agent"), agent, "%s: agent", action);
+	cr_assert_str_eq(mxc_test_str(r, "actor"), actor, "%s: actor", action);
+	cr_assert_eq(mxc_test_int(r, "actor_uid"), actor_uid, "%s: actor uid", action);
+	cr_assert_str_eq(mxc_test_str(r, "agent"), agent, "%s: agent", action);
 	if (session)
-		cr_assert_str_eq(jstr(r, "session"), session);
-	cr_assert_str_eq(jstr(r, "result"), result, "%s: result", action);
-	cr_assert_not_null(jstr(r, "time"), "%s: no time", action);
-	cr_assert_eq(strlen(jstr(r, "hash")), MXC_SHA256_HEX_LEN);
+		cr_assert_str_eq(mxc_test_str(r, "session"), session);
+	cr_assert_str_eq(mxc_test_str(r, "result"), result, "%s: result", action);
+	cr_assert_not_null(mxc_test_str(r, "time"), "%s: no time", action);
+	cr_assert_eq(strlen(mxc_test_str(r, "hash")), MXC_SHA256_HEX_LEN);
 }
 
 static void write_policy_for_alice(const char *agent)
@@ -155,18 +132,18 @@ Test(audit, every_action_leaves_a_row_naming_actor_agent_session_and_result)
 	cr_assert_eq(json_object_array_length(rows), MXC_ARRAY_SIZE(order));
 	for (size_t i = 0; i < MXC_ARRAY_SIZE(order); i++) {
 		struct json_object *r = json_object_array_get_idx(rows, i);
-		cr_assert_str_eq(jstr(r, "action"), order[i]);
-		cr_assert_eq(jint(r, "seq"), (int64_t)i + 1);
+		cr_assert_str_eq(mxc_test_str(r, "action"), order[i]);
+		cr_assert_eq(mxc_test_int(r, "seq"), (int64_t)i + 1);
 	}
 	/* What the rows tell beyond the action. */
 	struct json_object *d = details(find_row(rows, "session.start", id));
-	cr_assert_eq(strlen(jstr(d, "policy_digest")), MXC_SHA256_HEX_LEN);
+	cr_assert_eq(strlen(mxc_test_str(d, "policy_digest")), MXC_SHA256_HEX_LEN);
 	d = details(find_row(rows, "session.end", id));
-	cr_assert_str_eq(jstr(d, "state"), "stopped");
-	cr_assert_eq(jint(d, "execs"), 1);
-	cr_assert_not_null(strstr(jstr(d, "reason"), "alice"), "the end reason names who stopped");
+	cr_assert_str_eq(mxc_test_str(d, "state"), "stopped");
+	cr_assert_eq(mxc_test_int(d, "execs"), 1);
+	cr_assert_not_null(strstr(mxc_test_str(d, "reason"), "alice"), "the end reason names who stopped");
 	d = details(find_row(rows, "agent.add", NULL));
-	cr_assert_eq(jint(d, "uid"), jint(d, "gid"));
+	cr_assert_eq(mxc_test_int(d, "uid"), mxc_test_int(d, "gid"));
 	json_object_put(rows);
 
 	/* The table names the same things. */
@@ -192,9 +169,9 @@ Test(audit, failures_and_refusals_are_rows_too)
 	size_t errors = 0;
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
-		if (mxc_streq(jstr(row, "action"), "session.start")) {
-			cr_assert_str_eq(jstr(row, "result"), "error");
-			cr_assert_not_null(jstr(details(row), "reason"),
+		if (mxc_streq(mxc_test_str(row, "action"), "session.start")) {
+			cr_assert_str_eq(mxc_test_str(row, "result"), "error");
+			cr_assert_not_null(mxc_test_str(details(row), "reason"),
 					   "an error row without reason");
 			errors++;
 		}
@@ -218,7 +195,7 @@ Test(audit, filters_by_agent_and_session_and_limits_to_the_latest)
 	struct json_object *rows = audit_json("--agent", "other");
 	cr_assert_gt(json_object_array_length(rows), 0);
 	for (size_t i = 0; i < json_object_array_length(rows); i++)
-		cr_assert_str_eq(jstr(json_object_array_get_idx(rows, i), "agent"), "other");
+		cr_assert_str_eq(mxc_test_str(json_object_array_get_idx(rows, i), "agent"), "other");
 	cr_assert_not_null(find_row(rows, "agent.add", NULL));
 	cr_assert_lt(json_object_array_length(rows), total);
 	json_object_put(rows);
@@ -227,15 +204,15 @@ Test(audit, filters_by_agent_and_session_and_limits_to_the_latest)
 	/* start, exec, stop, end */
 	cr_assert_eq(json_object_array_length(rows), 4);
 	for (size_t i = 0; i < 4; i++)
-		cr_assert_str_eq(jstr(json_object_array_get_idx(rows, i), "session"), a);
+		cr_assert_str_eq(mxc_test_str(json_object_array_get_idx(rows, i), "session"), a);
 	json_object_put(rows);
 
 	rows = audit_json("--limit", "3");
 	cr_assert_eq(json_object_array_length(rows), 3);
 	/* The latest three, oldest first. */
 	for (size_t i = 0; i < 3; i++)
-		cr_assert_eq(jint(json_object_array_get_idx(rows, i), "seq"),
-			     jint(json_object_array_get_idx(all, total - 3 + i), "seq"));
+		cr_assert_eq(mxc_test_int(json_object_array_get_idx(rows, i), "seq"),
+			     mxc_test_int(json_object_array_get_idx(all, total - 3 + i), "seq"));
 	json_object_put(rows);
 
 	rows = audit_json("--session", "ffffff");
@@ -286,9 +263,9 @@ static void expect_verify_breaks_at(const char *row_text, const char *reason)
 	mxc_result_free(&r);
 	r = mxc_run(&h, 0, NULL, "audit", "--verify", "--json", NULL);
 	cr_assert_eq(r.status, 1);
-	struct json_object *o = parse_json(r.out);
+	struct json_object *o = mxc_test_json(r.out);
 	cr_assert_not(json_object_get_boolean(json_object_object_get(o, "intact")));
-	cr_assert_eq(jint(o, "first_bad"), strtoll(row_text, NULL, 10));
+	cr_assert_eq(mxc_test_int(o, "first_bad"), strtoll(row_text, NULL, 10));
 	json_object_put(o);
 	mxc_result_free(&r);
 }
@@ -300,9 +277,9 @@ Test(audit, verify_says_an_untouched_log_is_intact)
 	cr_assert_not_null(strstr(out, "intact"), "%s", out);
 	free(out);
 	out = mxc_ok(&h, "audit", "--verify", "--json", NULL);
-	struct json_object *o = parse_json(out);
+	struct json_object *o = mxc_test_json(out);
 	cr_assert(json_object_get_boolean(json_object_object_get(o, "intact")));
-	cr_assert_geq(jint(o, "rows"), 8);
+	cr_assert_geq(mxc_test_int(o, "rows"), 8);
 	json_object_put(o);
 	free(out);
 }
@@ -322,8 +299,8 @@ Test(audit, the_chain_continues_across_daemon_restarts)
 	struct json_object *rows = audit_json(NULL, NULL);
 	size_t n = json_object_array_length(rows);
 	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(jint(json_object_array_get_idx(rows, i), "seq"), (int64_t)i + 1);
-	cr_assert_str_eq(jstr(json_object_array_get_idx(rows, n - 1), "agent"), "after-stop");
+		cr_assert_eq(mxc_test_int(json_object_array_get_idx(rows, i), "seq"), (int64_t)i + 1);
+	cr_assert_str_eq(mxc_test_str(json_object_array_get_idx(rows, n - 1), "agent"), "after-stop");
 	json_object_put(rows);
 }
 
@@ -387,8 +364,8 @@ Test(audit, rows_hold_digests_not_command_arguments)
 	/* The exec row carries the program, the count and a digest of the whole argv. */
 	struct json_object *rows = audit_json(NULL, NULL);
 	struct json_object *d = details(find_row(rows, "session.exec", id));
-	cr_assert_str_eq(jstr(d, "program"), "sh");
-	cr_assert_eq(jint(d, "argc"), 5);
+	cr_assert_str_eq(mxc_test_str(d, "program"), "sh");
+	cr_assert_eq(mxc_test_int(d, "argc"), 5);
 	struct mxc_sha256 s;
 	char hex[MXC_SHA256_HEX_LEN + 1];
 	const char *argv[] = {"sh", "-c", "echo \"$1\" >/dev/null", "x", secret};
@@ -396,7 +373,7 @@ Test(audit, rows_hold_digests_not_command_arguments)
 	for (size_t i = 0; i < 5; i++)
 		mxc_sha256_update(&s, argv[i], strlen(argv[i]) + 1);
 	mxc_sha256_final_hex(&s, hex);
-	cr_assert_str_eq(jstr(d, "argv_sha256"), hex, "the digest is not of the argv");
+	cr_assert_str_eq(mxc_test_str(d, "argv_sha256"), hex, "the digest is not of the argv");
 	json_object_put(rows);
 	free(id);
 }

@@ -37,40 +37,17 @@ static void teardown(void)
 
 TestSuite(auth, .init = setup, .fini = teardown, .timeout = 90);
 
-static struct json_object *parse_json(const char *text)
-{
-	struct json_object *o = NULL;
-	struct mxc_error err = {0};
-	cr_assert_eq(mxc_json_parse(text, strlen(text), &o, &err), 0, "not JSON (%s):\n%s", err.msg,
-		     text);
-	return o;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	const char *s = NULL;
-	mxc_json_get_str(o, key, 1 << 20, &s, NULL);
-	return s;
-}
-
-static int64_t jint(struct json_object *o, const char *key)
-{
-	int64_t v = -1;
-	mxc_json_get_i64(o, key, INT64_MIN, INT64_MAX, &v, NULL);
-	return v;
-}
-
 /* Audit rows (root's view) with this action, result and actor uid. */
 static size_t audit_count(const char *action, const char *result, int64_t actor_uid)
 {
 	char *out = mxc_ok(&h, "audit", "--json", NULL);
-	struct json_object *rows = parse_json(out);
+	struct json_object *rows = mxc_test_json(out);
 	free(out);
 	size_t n = 0;
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *r = json_object_array_get_idx(rows, i);
-		n += mxc_streq(jstr(r, "action"), action) && mxc_streq(jstr(r, "result"), result) &&
-		     jint(r, "actor_uid") == actor_uid;
+		n += mxc_streq(mxc_test_str(r, "action"), action) && mxc_streq(mxc_test_str(r, "result"), result) &&
+		     mxc_test_int(r, "actor_uid") == actor_uid;
 	}
 	json_object_put(rows);
 	return n;
@@ -168,17 +145,17 @@ Test(auth, non_admins_see_only_their_own_audit_rows)
 	refused(ALICE, 1, "administrators", "agent", "add", "evil", NULL);
 	refused(BOB, 1, "administrators", "agent", "add", "evil2", NULL);
 	char *out = ok_as(ALICE, "audit", "--json", NULL, NULL);
-	struct json_object *rows = parse_json(out);
+	struct json_object *rows = mxc_test_json(out);
 	free(out);
 	cr_assert_eq(json_object_array_length(rows), 1, "alice sees others' rows");
-	cr_assert_eq(jint(json_object_array_get_idx(rows, 0), "actor_uid"), ALICE);
+	cr_assert_eq(mxc_test_int(json_object_array_get_idx(rows, 0), "actor_uid"), ALICE);
 	json_object_put(rows);
 }
 
 Test(auth, members_of_mxc_admin_are_administrators)
 {
 	char *out = ok_as(CAROL, "version", "--json", NULL, NULL);
-	struct json_object *v = parse_json(out);
+	struct json_object *v = mxc_test_json(out);
 	cr_assert_not(json_object_get_boolean(json_object_object_get(v, "admin")));
 	json_object_put(v);
 	free(out);
@@ -187,7 +164,7 @@ Test(auth, members_of_mxc_admin_are_administrators)
 	/* The group may appear while the daemon runs. */
 	add_to_group("mxc-admin", 4199, "carol");
 	out = ok_as(CAROL, "version", "--json", NULL, NULL);
-	v = parse_json(out);
+	v = mxc_test_json(out);
 	cr_assert(json_object_get_boolean(json_object_object_get(v, "admin")),
 		  "a member of mxc-admin is not an admin: %s", out);
 	json_object_put(v);
