@@ -2,6 +2,7 @@
 #ifndef MXC_CLI_CLI_H
 #define MXC_CLI_CLI_H
 
+#include <json-c/json.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -34,5 +35,12 @@ extern const struct mxc_cli_command mxc_cli_commands[];
 extern const size_t mxc_cli_n_commands;
 
 void mxc_cli_help(FILE *f);
+
+/* input.c */
+int mxc_cli_input(struct mxc_cli *cli, int argc, char **argv);
+/* "WxH" */
+int mxc_cli_parse_size(const char *s, int64_t *w, int64_t *h);
+/* "X,Y,W,H" as {x, y, width, height}, or NULL */
+struct json_object *mxc_cli_parse_region(const char *s);
 
 #endif

@@ -531,41 +531,110 @@ static int exec_cmd(struct mxc_cli *cli, int argc, char **argv)
 	return code < 0 || code > 255 ? EXEC_FAILED : code;
 }
 
-/* ---- screenshot ---- */
+/* ---- launch ---- */
 
-static int screenshot(struct mxc_cli *cli, int argc, char **argv)
+static int launch(struct mxc_cli *cli, int argc, char **argv)
 {
-	static const char use[] = "usage: mxc screenshot ID [-o FILE] [--json]";
+	static const char use[] = "usage: mxc launch [--cwd DIR] [ID] -- CMD ARGS...";
 	static const struct option options[] = {
-		{ "output", required_argument, NULL, 'o' },
+		{ "cwd", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *output = NULL;
+	const char *cwd = NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:", options, NULL)) != -1) {
-		if (c == 'o')
-			output = optarg;
+	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+		if (c == 'c')
+			cwd = optarg;
 		else if (c == 'j')
 			cli->json = true;
 		else
 			return usage_error(use);
 	}
-	if (argc - optind != 1)
+	/* The command follows "--"; before it, the session (default: this one). */
+	const char *id = getenv("MXC_SESSION");
+	if (optind < argc && strcmp(argv[optind], "--") != 0)
+		id = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (!id || optind >= argc)
 		return usage_error(use);
+	struct json_object *args = json_object_new_object(), *resp, *res;
+	mxc_json_add_str(args, "session", id);
+	json_object_object_add(args, "argv", mxc_json_strv(argv + optind));
+	if (cwd)
+		mxc_json_add_str(args, "cwd", cwd);
+	int r = call(cli, "launch", args, &resp, &res);
+	if (r)
+		return r;
+	if (cli->json)
+		print_json(res);
+	json_object_put(resp);
+	return 0;
+}
+
+/* ---- screenshot ---- */
+
+static int screenshot(struct mxc_cli *cli, int argc, char **argv)
+{
+	static const char use[] = "usage: mxc screenshot [ID] [-o FILE] [--scale WxH | --max-edge N] "
+				  "[--region X,Y,W,H] [--json]";
+	static const struct option options[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "max-edge", required_argument, NULL, 'm' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL;
+	struct json_object *args = json_object_new_object();
+	int c;
+	int64_t w, h;
+	uint64_t edge;
+	bool bad = false;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:", options, NULL)) != -1) {
+		if (c == 'o') {
+			output = optarg;
+		} else if (c == 's' && mxc_cli_parse_size(optarg, &w, &h) == 0) {
+			struct json_object *scale = json_object_new_object();
+			mxc_json_add_i64(scale, "width", w);
+			mxc_json_add_i64(scale, "height", h);
+			json_object_object_add(args, "scale", scale);
+		} else if (c == 'm' && mxc_parse_u64(optarg, 100000, &edge) == 0) {
+			mxc_json_add_i64(args, "max_edge", (int64_t)edge);
+		} else if (c == 'r' && mxc_cli_parse_region(optarg)) {
+			json_object_object_add(args, "region", mxc_cli_parse_region(optarg));
+		} else if (c == 'j') {
+			cli->json = true;
+		} else {
+			bad = true;
+		}
+	}
+	/* Inside a session, its own screen by default. */
+	const char *id = argc - optind == 1 ? argv[optind] : getenv("MXC_SESSION");
+	if (bad || argc - optind > 1 || !id) {
+		json_object_put(args);
+		return usage_error(use);
+	}
 	if (!output && isatty(STDOUT_FILENO)) {
+		json_object_put(args);
 		fprintf(stderr, "mxc: not writing a PNG to a terminal; use -o FILE or a pipe\n");
 		return MXC_EXIT_USAGE;
 	}
 	struct mxc_conn conn;
 	struct mxc_error err = { 0 };
-	struct json_object *args = json_object_new_object(), *resp, *res;
-	mxc_json_add_str(args, "session", argv[optind]);
+	struct json_object *resp, *res;
+	mxc_json_add_str(args, "session", id);
 	int fd = -1;
 	size_t n_fds = 0;
-	if (mxc_conn_open(&conn, cli->socket, &err) < 0 ||
-	    mxc_conn_send(&conn, "screenshot", args, NULL, 0, &err) < 0 ||
+	if (mxc_conn_open(&conn, cli->socket, &err) < 0) {
+		json_object_put(args);
+		return fail(&err);
+	}
+	if (mxc_conn_send(&conn, "screenshot", args, NULL, 0, &err) < 0 ||
 	    mxc_conn_recv(&conn, &resp, &res, &fd, 1, &n_fds, &err) < 0) {
 		mxc_conn_close(&conn);
 		return fail(&err);
@@ -610,7 +679,7 @@ static int screenshot(struct mxc_cli *cli, int argc, char **argv)
 		close(out);
 	munmap(png, len);
 	json_object_put(resp);
-	return r < 0 ? MXC_EXIT_FAILURE : r;
+	return r;
 }
 
 /* ---- audit ---- */
@@ -727,7 +796,12 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	  "list the audit log, or verify its hash chain" },
 	{ "exec", exec_cmd, "[--cwd DIR] ID [--] CMD ARGS...",
 	  "run a command in a session as the agent" },
-	{ "screenshot", screenshot, "ID [-o FILE]", "save a PNG of a session's screen" },
+	{ "input", mxc_cli_input, "[ID] ACTION ARGS...",
+	  "drive a session: click, move, drag, scroll, key, type, ..." },
+	{ "launch", launch, "[--cwd DIR] [ID] -- CMD ARGS...",
+	  "start a program in a session as the agent, detached" },
+	{ "screenshot", screenshot, "[ID] [-o FILE] [--scale WxH | --max-edge N] [--region X,Y,W,H]",
+	  "save a PNG of a session's screen" },
 	{ "session list", session_list, "[--all] [--agent NAME]", "list sessions" },
 	{ "session show", session_show, "ID", "show one session" },
 	{ "session start", session_start, "AGENT [--size WxH] [--policy FILE] [-- CMD ARGS...]",

@@ -183,6 +183,14 @@ int mxc_display_capture_region(struct mxc_display *d, uint32_t x, uint32_t y, ui
 			       uint32_t h, struct mxc_image *ret, struct mxc_error *err);
 
 /*
+ * Resizes src to width x height into *ret (free with mxc_image_finish): area averaging
+ * when shrinking, nearest neighbour when enlarging. -EINVAL for sizes of 0 or beyond
+ * MXC_DISPLAY_MAX_SIDE.
+ */
+int mxc_image_scale(const struct mxc_image *src, uint32_t width, uint32_t height,
+		    struct mxc_image *ret, struct mxc_error *err);
+
+/*
  * Encodes img as an 8-bit RGB PNG into a new buffer (free with free()). Settings (zlib level,
  * strategy, row filter) are chosen for screen content; see png.c for the measurements.
  */

@@ -18,16 +18,33 @@
 #include "session.h"
 #include "spawn.h"
 
+static void req_free(struct helper_req *q)
+{
+	json_object_put(q->args);
+	for (size_t i = 0; i < q->n_fds; i++)
+		mxc_close(q->fds[i]);
+	free(q);
+}
+
+/* Runs a request's completion exactly once and frees the request. */
+static void req_done(struct session *s, struct helper_req *q, int r, const char *msg,
+		     struct json_object *result, int *fds, size_t n_fds)
+{
+	q->done(s, q->data, r, msg, result, fds, n_fds);
+	req_free(q);
+}
+
 static void helper_fail_all(struct session *s, int code, const char *msg)
 {
 	struct mxc_list *lists[] = { &s->helper_sent, &s->helper_waiting };
+	char text[600];
+	snprintf(text, sizeof(text), "session '%s': %s", s->id, msg);
 	for (size_t i = 0; i < 2; i++) {
 		while (!mxc_list_empty(lists[i])) {
 			struct helper_req *q =
 				mxc_container_of(lists[i]->next, struct helper_req, link);
 			mxc_list_remove(&q->link);
-			mxc_call_fail(q->call, code, "session '%s': %s", s->id, msg);
-			free(q);
+			req_done(s, q, code, text, NULL, NULL, 0);
 		}
 	}
 }
@@ -78,14 +95,16 @@ static void helper_arm_timer(struct session *s)
 
 static void helper_send(struct session *s, struct helper_req *q)
 {
-	struct json_object *req = mxc_proto_request(q->verb, NULL);
+	struct json_object *req = mxc_proto_request(q->verb, q->args);
+	q->args = NULL;
 	size_t len;
 	const char *text = mxc_json_str(req, &len);
 	char *line = malloc(len + 1);
 	if (line) {
 		memcpy(line, text, len);
 		line[len] = '\n';
-		mxc_outq_push(&s->helper_out, line, len + 1, NULL, 0);
+		if (mxc_outq_push(&s->helper_out, line, len + 1, q->fds, q->n_fds) == 0)
+			q->n_fds = 0; /* the queue owns them now */
 		free(line);
 	}
 	json_object_put(req);
@@ -95,27 +114,41 @@ static void helper_send(struct session *s, struct helper_req *q)
 	helper_arm_timer(s);
 }
 
-/* Forwards a request to the helper, starting it again if it died. */
-static void helper_request(struct session *s, struct mxc_call *call, const char *verb)
+void session_helper_call(struct session *s, const char *verb, struct json_object *args,
+			 const int *fds, size_t n_fds, session_helper_done_fn done, void *data)
 {
 	struct helper_req *q = calloc(1, sizeof(*q));
 	if (!q) {
-		mxc_call_fail(call, -ENOMEM, "out of memory");
+		json_object_put(args);
+		for (size_t i = 0; i < n_fds; i++)
+			mxc_close(fds[i]);
+		done(s, data, -ENOMEM, "out of memory", NULL, NULL, 0);
 		return;
 	}
-	q->call = call;
 	snprintf(q->verb, sizeof(q->verb), "%s", verb);
+	q->args = args;
+	q->done = done;
+	q->data = data;
+	q->n_fds = n_fds < MXC_PROTO_MAX_FDS ? n_fds : MXC_PROTO_MAX_FDS;
+	memcpy(q->fds, fds, q->n_fds * sizeof(int));
+	if (!s->policy->ui.allow_windows) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "session '%s' has no display (ui.allowWindows is false)",
+			 s->id);
+		req_done(s, q, -ENODEV, msg, NULL, NULL, 0);
+		return;
+	}
 	if (!s->helper_proc) {
 		struct mxc_error err = { 0 };
 		if (s->helper_starts >= MAX_HELPER_STARTS) {
-			free(q);
-			mxc_call_fail(call, -EIO, "session '%s': its display helper keeps failing",
-				      s->id);
+			char msg[128];
+			snprintf(msg, sizeof(msg), "session '%s': its display helper keeps failing",
+				 s->id);
+			req_done(s, q, -EIO, msg, NULL, NULL, 0);
 			return;
 		}
 		if (session_helper_start(s, &err) < 0) {
-			free(q);
-			mxc_call_fail_error(call, &err);
+			req_done(s, q, err.code, err.msg, NULL, NULL, 0);
 			return;
 		}
 	}
@@ -125,18 +158,7 @@ static void helper_request(struct session *s, struct mxc_call *call, const char 
 		mxc_list_insert_tail(&s->helper_waiting, &q->link);
 }
 
-/* Checks a screenshot from the helper: one sealed memfd of the announced size. */
-static int check_image_fd(int fd, uint64_t size)
-{
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size ||
-	    size == 0 || size > MAX_SCREENSHOT_BYTES)
-		return -EBADMSG;
-	int seals = fcntl(fd, F_GET_SEALS);
-	int need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
-	return seals >= 0 && (seals & need) == need ? 0 : -EBADMSG;
-}
-
+/* Hands a response to its request's completion, after checking its shape. */
 static void helper_answer(struct session *s, struct helper_req *q, struct json_object *msg,
 			  int *fds, size_t n_fds)
 {
@@ -144,35 +166,16 @@ static void helper_answer(struct session *s, struct helper_req *q, struct json_o
 	struct json_object *result = NULL;
 	size_t announced = 0;
 	int r = mxc_proto_parse_response(msg, &result, &announced, &err);
+	if (r == 0 && announced != n_fds)
+		r = mxc_error_set(&err, -EBADMSG, "the display helper sent %zu descriptors, not %zu",
+				  n_fds, announced);
 	if (r < 0) {
-		mxc_call_fail(q->call, r, "session '%s': %s", s->id, err.msg);
+		char text[600];
+		snprintf(text, sizeof(text), "session '%s': %s", s->id, err.msg);
+		req_done(s, q, r, text, NULL, NULL, 0);
 		return;
 	}
-	if (strcmp(q->verb, "screenshot") == 0) {
-		int64_t w = 0, h = 0, size = 0;
-		if (n_fds != 1 || announced != 1 ||
-		    mxc_json_get_i64(result, "width", 1, MXC_DISPLAY_MAX_SIDE, &w, NULL) < 0 ||
-		    mxc_json_get_i64(result, "height", 1, MXC_DISPLAY_MAX_SIDE, &h, NULL) < 0 ||
-		    mxc_json_get_i64(result, "bytes", 1, (int64_t)MAX_SCREENSHOT_BYTES, &size,
-				     NULL) < 0 ||
-		    check_image_fd(fds[0], (uint64_t)size) < 0) {
-			mxc_call_fail(q->call, -EBADMSG,
-				      "session '%s': the display helper sent an invalid screenshot",
-				      s->id);
-			return;
-		}
-		s->n_screenshots++;
-		struct json_object *out = json_object_new_object();
-		mxc_json_add_i64(out, "width", w);
-		mxc_json_add_i64(out, "height", h);
-		mxc_json_add_str(out, "format", "png");
-		mxc_json_add_i64(out, "bytes", size);
-		int fd = fds[0];
-		fds[0] = -1;
-		mxc_call_reply(q->call, out, &fd, 1);
-		return;
-	}
-	mxc_call_reply(q->call, result ? json_object_get(result) : NULL, NULL, 0);
+	req_done(s, q, 0, NULL, result, fds, n_fds);
 }
 
 /* Handles the helper's first message: it is connected to the display. */
@@ -193,6 +196,8 @@ static void helper_hello(struct session *s, struct json_object *msg)
 		return;
 	}
 	s->helper_ready = true;
+	s->screen_width = (uint32_t)w;
+	s->screen_height = (uint32_t)h;
 	helper_arm_timer(s);
 	while (!mxc_list_empty(&s->helper_waiting)) {
 		struct helper_req *q = mxc_container_of(s->helper_waiting.next, struct helper_req, link);
@@ -249,7 +254,6 @@ static void on_helper_io(struct mxc_source *src, int fd, uint32_t events, void *
 				mxc_container_of(s->helper_sent.next, struct helper_req, link);
 			mxc_list_remove(&q->link);
 			helper_answer(s, q, msg, fds, n_fds);
-			free(q);
 			helper_arm_timer(s);
 		}
 		json_object_put(msg);
@@ -325,23 +329,3 @@ int session_helper_start(struct session *s, struct mxc_error *err)
 	helper_arm_timer(s);
 	return 0;
 }
-
-void mxc_session_verb_screenshot(struct mxc_call *call)
-{
-	static const char *const keys[] = { "session", NULL };
-	struct mxc_error err = { 0 };
-	if (mxc_json_check_keys(call->args, keys, &err) < 0) {
-		mxc_call_fail_error(call, &err);
-		return;
-	}
-	struct session *s = session_from_call(call, true);
-	if (!s)
-		return;
-	if (!s->policy->ui.allow_windows) {
-		mxc_call_fail(call, -ENODEV, "session '%s' has no display (ui.allowWindows is false)",
-			      s->id);
-		return;
-	}
-	helper_request(s, call, "screenshot");
-}
-

@@ -94,6 +94,11 @@ static int adopt(struct mxc_server *srv, struct json_object *row, struct mxc_err
 		session_free(s);
 		return mxc_error_set(err, -ENOMEM, "failed to watch it");
 	}
+	if (session_listen(s, err) < 0) {
+		mxc_source_remove(s->leader);
+		session_free(s);
+		return err->code;
+	}
 	/* From here the session is live: failures end it through session_kill. */
 	if (!s->policy->ui.allow_windows) {
 		session_running(s);

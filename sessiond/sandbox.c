@@ -261,8 +261,6 @@ static int add_run(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *e
 	if (r == 0)
 		r = fs_in(rootfd, rel_of(xdg), "tmpfs", xdg_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 			  err);
-	if (r == 0)
-		r = set_readonly(rootfd, "run", err);
 	return r;
 }
 
@@ -294,34 +292,61 @@ static int add_tmp(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *e
 
 /*
  * Masks the host paths that must not be seen (the state and runtime directories, other
- * agents' homes with them) with empty tmpfs mounts, binds the agent's home, then makes
- * the masks read-only. A mask path that is not visible in the new root needs nothing.
+ * agents' homes with them) with empty tmpfs mounts. Runs right after the system binds, so
+ * that only host content is masked, never the session's own fresh mounts; the masks stay
+ * writable until lock_masks() so that the home can be bound inside one of them.
  */
-static int add_home_and_masks(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+static int add_masks(int rootfd, const struct mxc_sandbox *sb, uint32_t *ret_masked,
+		     struct mxc_error *err)
 {
 	static const char *const mask_opts[] = { "mode", "0755", "size", "64k", NULL };
-	bool masked[16] = { false };
-	int r = 0;
-	for (size_t i = 0; sb->masks && sb->masks[i] && i < MXC_ARRAY_SIZE(masked); i++) {
+	uint32_t masked = 0;
+	for (size_t i = 0; sb->masks && sb->masks[i] && i < 32; i++) {
 		int fd = open_in(rootfd, rel_of(sb->masks[i]), O_PATH | O_DIRECTORY);
 		if (fd < 0)
 			continue;
 		close(fd);
-		r = fs_in(rootfd, rel_of(sb->masks[i]), "tmpfs", mask_opts,
-			  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+		int r = fs_in(rootfd, rel_of(sb->masks[i]), "tmpfs", mask_opts,
+			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
 		if (r < 0)
 			return r;
-		masked[i] = true;
+		masked |= 1u << i;
 	}
-	r = mkdirs_in(rootfd, rel_of(sb->home), 0755);
+	*ret_masked = masked;
+	return 0;
+}
+
+static int lock_masks(int rootfd, const struct mxc_sandbox *sb, uint32_t masked,
+		      struct mxc_error *err)
+{
+	for (size_t i = 0; sb->masks && sb->masks[i] && i < 32; i++) {
+		int r = masked & (1u << i) ? set_readonly(rootfd, rel_of(sb->masks[i]), err) : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The agent's home, read-write at the path its account names. */
+static int add_home(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	int r = mkdirs_in(rootfd, rel_of(sb->home), 0755);
 	if (r < 0)
 		return mxc_error_errno(err, r, "failed to create '%s' in the session", sb->home);
-	r = bind_in(rootfd, sb->home, rel_of(sb->home), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false,
-		    err);
-	for (size_t i = 0; r == 0 && sb->masks && sb->masks[i] && i < MXC_ARRAY_SIZE(masked); i++)
-		if (masked[i])
-			r = set_readonly(rootfd, rel_of(sb->masks[i]), err);
-	return r;
+	return bind_in(rootfd, sb->home, rel_of(sb->home), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		       false, err);
+}
+
+/* The session's own daemon socket directory, read-only at /run/mxc. */
+static int add_socket_dir(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	if (!sb->socket_dir)
+		return 0;
+	if (mkdirat(rootfd, "run/mxc", 0755) < 0)
+		return mxc_error_errno(err, -errno, "failed to create '/run/mxc'");
+	return bind_in(rootfd, sb->socket_dir, "run/mxc",
+		       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		       false, err);
 }
 
 static int loopback_up(struct mxc_error *err)
@@ -382,8 +407,11 @@ int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err)
 	if (rootfd < 0)
 		return mxc_error_errno(err, -errno, "failed to open the session root '%s'", sb->root);
 
-	if ((r = add_system(rootfd, err)) < 0 || (r = add_tmp(rootfd, sb, err)) < 0 ||
-	    (r = add_run(rootfd, sb, err)) < 0 || (r = add_dev(rootfd, sb->tmp_bytes, err)) < 0)
+	/* Masks go on right after the system binds: they must hide host content only. */
+	uint32_t masked = 0;
+	if ((r = add_system(rootfd, err)) < 0 || (r = add_masks(rootfd, sb, &masked, err)) < 0 ||
+	    (r = add_tmp(rootfd, sb, err)) < 0 || (r = add_run(rootfd, sb, err)) < 0 ||
+	    (r = add_dev(rootfd, sb->tmp_bytes, err)) < 0)
 		goto out;
 
 	if (mkdirat(rootfd, "proc", 0555) < 0 || mkdirat(rootfd, "sys", 0555) < 0) {
@@ -397,7 +425,8 @@ int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err)
 		       err)) < 0)
 		goto out;
 
-	if ((r = add_home_and_masks(rootfd, sb, err)) < 0)
+	if ((r = add_home(rootfd, sb, err)) < 0 || (r = lock_masks(rootfd, sb, masked, err)) < 0 ||
+	    (r = add_socket_dir(rootfd, sb, err)) < 0 || (r = set_readonly(rootfd, "run", err)) < 0)
 		goto out;
 	if (sb->cookie && (r = write_xauthority(rootfd, sb, err)) < 0)
 		goto out;

@@ -15,6 +15,7 @@ struct mxc_sandbox {
 	const char *hostname;
 	const char *root;    /* empty host directory the new root is assembled on */
 	const char *x11_dir; /* host directory bound at /tmp/.X11-unix, or NULL */
+	const char *socket_dir; /* host directory bound read-only at /run/mxc, or NULL */
 	const char *home;    /* the agent's home, bound read-write at the same path */
 	const char *const *masks; /* host paths that must not be visible, NULL-terminated */
 	uint32_t uid, gid;
@@ -30,7 +31,8 @@ struct mxc_sandbox {
  * links read-only, nosuid and nodev; fresh /tmp, /var/tmp, /dev/shm, /run and
  * /run/user/UID (the XDG_RUNTIME_DIR); a minimal /dev; a /proc of the session's PID
  * namespace; a read-only /sys; the home read-write; every mask path covered by an empty
- * read-only tmpfs; /home and /root absent.
+ * read-only tmpfs; /home and /root absent; the session's own daemon socket directory
+ * read-only at /run/mxc.
  */
 int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err);
 

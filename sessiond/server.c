@@ -179,11 +179,18 @@ bool mxc_call_require_admin(struct mxc_call *call)
 	return false;
 }
 
-/* Refuses a caller that is an agent, or that runs inside an agent session. */
+/*
+ * On the main socket, refuses a caller that is an agent or runs inside an agent session;
+ * on a session's socket, anyone but that session's agent.
+ */
 static const char *refusal_reason(struct mxc_client *c)
 {
 	struct mxc_server *srv = c->srv;
 	const struct mxc_peer *p = &c->peer;
+	if (c->scope[0])
+		return p->actor.uid == c->scope_uid
+			       ? NULL
+			       : "only the session's agent may use the session's socket";
 	if (p->actor.uid != 0) {
 		if (mxc_db_uid_is_agent(srv->db, p->actor.uid) ||
 		    (p->actor.uid >= srv->cfg.id_min && p->actor.uid <= srv->cfg.id_max) ||
@@ -217,6 +224,7 @@ static void dispatch(struct mxc_client *c, char *line, size_t len)
 	call->srv = c->srv;
 	call->client = c;
 	call->actor = c->peer.actor;
+	memcpy(call->scope, c->scope, sizeof(call->scope));
 	call->req = req;
 	call->args = args;
 	snprintf(call->verb, sizeof(call->verb), "%s", verb);
@@ -231,14 +239,21 @@ static void dispatch(struct mxc_client *c, char *line, size_t len)
 		mxc_call_fail(call, -EPERM, "%s", refused);
 		return;
 	}
-	mxc_verb_fn fn = mxc_verb_lookup(call->verb);
-	if (!fn) {
+	const struct mxc_verb *v = mxc_verb_lookup(call->verb);
+	if (!v) {
 		mxc_call_fail(call, -EOPNOTSUPP, "unknown verb '%s'", call->verb);
 		return;
 	}
-	log_debug("%s (uid %u, pid %d): %s", call->actor.name, call->actor.uid, call->actor.pid,
-		  call->verb);
-	fn(call);
+	if (call->scope[0] && !v->on_session_socket) {
+		mxc_call_audit(call, call->verb, NULL, call->scope, NULL, "denied",
+			       mxc_audit_reason("not available on a session's socket"));
+		mxc_call_fail(call, -EPERM, "'%s' is not available on a session's socket",
+			      call->verb);
+		return;
+	}
+	log_debug("%s (uid %u, pid %d%s%s): %s", call->actor.name, call->actor.uid, call->actor.pid,
+		  call->scope[0] ? ", session socket " : "", call->scope, call->verb);
+	v->fn(call);
 }
 
 /* Handles the complete requests buffered, one at a time, without recursion. */
@@ -344,10 +359,11 @@ static void refresh_groups(struct mxc_server *srv)
 	srv->agents_gid = gr ? gr->gr_gid : 0;
 }
 
-/* Runs when the main socket has a connection to accept. */
+/* Runs when a listening socket has a connection to accept. */
 static void on_listen(struct mxc_source *src, int fd, uint32_t events, void *data)
 {
-	struct mxc_server *srv = data;
+	struct mxc_listener *l = data;
+	struct mxc_server *srv = l->srv;
 	for (;;) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd < 0) {
@@ -382,6 +398,8 @@ static void on_listen(struct mxc_source *src, int fd, uint32_t events, void *dat
 		}
 		c->srv = srv;
 		c->fd = cfd;
+		memcpy(c->scope, l->scope, sizeof(c->scope));
+		c->scope_uid = l->scope_uid;
 		mxc_reader_init(&c->in, MXC_PROTO_MAX_LINE);
 		c->src = mxc_loop_add_fd(srv->loop, cfd, EPOLLIN | EPOLLRDHUP, on_client, c);
 		if (!c->src) {
@@ -394,7 +412,8 @@ static void on_listen(struct mxc_source *src, int fd, uint32_t events, void *dat
 	}
 }
 
-static int listen_on(const char *path, struct mxc_error *err)
+static int listen_on(const char *path, bool scoped, uint32_t uid, uint32_t gid,
+		     struct mxc_error *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -421,17 +440,61 @@ static int listen_on(const char *path, struct mxc_error *err)
 		mxc_close(probe);
 		unlink(path);
 	}
-	mode_t old = umask(0111);
+	/* Born inaccessible; opened up once it has its owner and mode. */
+	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
-	if (r < 0 || listen(fd, 128) < 0) {
+	if (r < 0 || listen(fd, 128) < 0 || (scoped && chown(path, uid, gid) < 0) ||
+	    chmod(path, scoped ? 0600 : 0666) < 0) {
 		r = mxc_error_errno(err, -errno, "failed to listen on '%s'", path);
 		close(fd);
 		return r;
 	}
-	/* Everyone may connect; what they may do is decided per request from SO_PEERCRED. */
-	chmod(path, 0666);
+	/* The main socket: everyone may connect, what they may do is decided per request. */
 	return fd;
+}
+
+int mxc_listener_open(struct mxc_server *srv, const char *path, const char *scope,
+		      uint32_t uid, uint32_t gid, struct mxc_listener **ret,
+		      struct mxc_error *err)
+{
+	struct mxc_listener *l = calloc(1, sizeof(*l));
+	if (!l || !(l->path = strdup(path))) {
+		free(l);
+		return mxc_error_set(err, -ENOMEM, "out of memory");
+	}
+	l->srv = srv;
+	l->scope_uid = uid;
+	if (scope)
+		snprintf(l->scope, sizeof(l->scope), "%s", scope);
+	l->fd = listen_on(path, scope != NULL, uid, gid, err);
+	if (l->fd < 0) {
+		int r = l->fd;
+		free(l->path);
+		free(l);
+		return r;
+	}
+	l->src = mxc_loop_add_fd(srv->loop, l->fd, EPOLLIN, on_listen, l);
+	if (!l->src) {
+		int r = mxc_error_errno(err, -errno, "failed to watch '%s'", path);
+		mxc_listener_close(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+void mxc_listener_close(struct mxc_listener *l)
+{
+	if (!l)
+		return;
+	mxc_source_remove(l->src);
+	if (l->fd >= 0) {
+		close(l->fd);
+		unlink(l->path);
+	}
+	free(l->path);
+	free(l);
 }
 
 static int open_program(const char *dir, const char *name, struct mxc_error *err)
@@ -469,7 +532,7 @@ static int make_dir(const char *path, mode_t mode, struct mxc_error *err)
 
 int mxc_server_init(struct mxc_server *srv, const struct mxc_config *cfg, struct mxc_error *err)
 {
-	*srv = (struct mxc_server){ .cfg = *cfg, .listen_fd = -1, .init_fd = -1, .helper_fd = -1 };
+	*srv = (struct mxc_server){ .cfg = *cfg, .init_fd = -1, .helper_fd = -1 };
 	mxc_list_init(&srv->clients);
 	mxc_list_init(&srv->sessions);
 	mxc_list_init(&srv->account_queue);
@@ -505,13 +568,7 @@ int mxc_server_init(struct mxc_server *srv, const struct mxc_config *cfg, struct
 	/* Sessions left by a previous daemon are adopted or ended before anyone connects. */
 	mxc_sessions_recover(srv);
 
-	srv->listen_fd = listen_on(cfg->socket_path, err);
-	if (srv->listen_fd < 0)
-		return srv->listen_fd;
-	srv->listen_src = mxc_loop_add_fd(srv->loop, srv->listen_fd, EPOLLIN, on_listen, srv);
-	if (!srv->listen_src)
-		return mxc_error_errno(err, -errno, "failed to watch the socket");
-	return 0;
+	return mxc_listener_open(srv, cfg->socket_path, NULL, 0, 0, &srv->main_listener, err);
 }
 
 static void on_signal(struct mxc_loop *loop, int signo, void *data)
@@ -538,11 +595,7 @@ void mxc_server_finish(struct mxc_server *srv)
 		client_destroy(mxc_container_of(srv->clients.next, struct mxc_client, link));
 	if (srv->db)
 		mxc_sessions_shutdown(srv);
-	mxc_source_remove(srv->listen_src);
-	if (srv->listen_fd >= 0) {
-		close(srv->listen_fd);
-		unlink(srv->cfg.socket_path);
-	}
+	mxc_listener_close(srv->main_listener);
 	mxc_loop_destroy(srv->loop);
 	mxc_db_close(srv->db);
 	mxc_close(srv->init_fd);

@@ -26,12 +26,24 @@ struct mxc_config {
 	uint64_t helper_timeout_ms;
 };
 
+/*
+ * A listening socket: the main one (no scope), or a session's own, through which only that
+ * session's agent may act, and only on that session.
+ */
+struct mxc_listener {
+	struct mxc_server *srv;
+	int fd;
+	struct mxc_source *src;
+	char *path;
+	char scope[8];      /* session id, "" for the main socket */
+	uint32_t scope_uid; /* the only uid a session socket serves */
+};
+
 struct mxc_server {
 	struct mxc_config cfg;
 	struct mxc_loop *loop;
 	struct mxc_db *db;
-	int listen_fd;
-	struct mxc_source *listen_src;
+	struct mxc_listener *main_listener;
 	struct mxc_list clients;
 	struct mxc_list sessions;
 	char *db_path;
@@ -54,6 +66,8 @@ struct mxc_client {
 	struct mxc_reader in;
 	struct mxc_outq out;
 	struct mxc_peer peer;
+	char scope[8];         /* the session whose socket it came through, "" for the main one */
+	uint32_t scope_uid;
 	struct mxc_call *call; /* the request in flight, at most one */
 	bool read_shut;        /* the peer will send nothing more */
 	bool dispatching;      /* inside client_process() */
@@ -69,6 +83,7 @@ struct mxc_call {
 	struct mxc_server *srv;
 	struct mxc_client *client;
 	struct mxc_actor actor;
+	char scope[8]; /* set for calls through a session's socket: they act on it alone */
 	char verb[64];
 	struct json_object *req; /* owns args */
 	struct json_object *args;
@@ -109,8 +124,23 @@ void mxc_server_finish(struct mxc_server *srv);
 /* Whether an account change for the agent is queued or running (verbs.c). */
 bool mxc_agent_busy(struct mxc_server *srv, const char *name);
 
+/*
+ * Opens a listening socket at path. A scoped one (a session's) is owned by uid:gid, mode
+ * 0600, and serves only that uid, acting only on that session.
+ */
+int mxc_listener_open(struct mxc_server *srv, const char *path, const char *scope,
+		      uint32_t uid, uint32_t gid, struct mxc_listener **ret,
+		      struct mxc_error *err);
+/* Stops listening and removes the socket file. Accepts NULL. */
+void mxc_listener_close(struct mxc_listener *l);
+
 /* The verb table (verbs.c). */
 typedef void (*mxc_verb_fn)(struct mxc_call *call);
-mxc_verb_fn mxc_verb_lookup(const char *name);
+struct mxc_verb {
+	const char *name;
+	mxc_verb_fn fn;
+	bool on_session_socket; /* an agent may use it on its own session's socket */
+};
+const struct mxc_verb *mxc_verb_lookup(const char *name);
 
 #endif

@@ -30,19 +30,49 @@ enum state {
 	STOPPING,
 };
 
+struct session;
+
+/* What a session's agent or owner did, counted for the audit log rather than a row each. */
+enum session_activity {
+	ACT_SCREENSHOT,
+	ACT_MOVE,
+	ACT_CLICK,
+	ACT_MOUSE_DOWN,
+	ACT_MOUSE_UP,
+	ACT_DRAG,
+	ACT_SCROLL,
+	ACT_KEY,
+	ACT_KEY_DOWN,
+	ACT_KEY_UP,
+	ACT_HOLD_KEY,
+	ACT_TYPE,
+	ACT_CLIPBOARD_GET,
+	ACT_CLIPBOARD_SET,
+	ACT_LAUNCH,
+	ACT_EXEC,
+	ACT_DENIED,
+	ACT_N,
+};
+
+extern const char *const session_activity_names[];
+
+/*
+ * Completion of a request to the session's helper. r < 0 with msg on failure (the helper
+ * refused, died, timed out, or the session ended); on success the result (owned by the
+ * request) and the descriptors sent along (take one by setting it to -1).
+ */
+typedef void (*session_helper_done_fn)(struct session *s, void *data, int r, const char *msg,
+				       struct json_object *result, int *fds, size_t n_fds);
+
 /* A request forwarded to the session's helper, answered in order. */
 struct helper_req {
 	struct mxc_list link;
-	struct mxc_call *call;
 	char verb[32];
-};
-
-/* A command started by exec, watched until it exits. */
-struct exec_run {
-	struct mxc_list link;
-	struct session *s; /* NULL once the session has ended */
-	struct mxc_call *call;
-	struct mxc_source *proc;
+	struct json_object *args;
+	int fds[MXC_PROTO_MAX_FDS];
+	size_t n_fds;
+	session_helper_done_fn done;
+	void *data;
 };
 
 struct session {
@@ -62,6 +92,7 @@ struct session {
 	char **env;
 	enum state state;
 	char *dir;     /* runtime_dir/sessions/ID */
+	struct mxc_listener *listener; /* the session's own socket, for its agent */
 	int64_t started_at;
 
 	pid_t leader_pid;
@@ -91,10 +122,16 @@ struct session {
 	struct mxc_list helper_sent;    /* awaiting an answer, oldest first */
 	struct mxc_list helper_waiting; /* held until the helper is ready */
 	struct mxc_source *helper_timer;
+	uint32_t screen_width, screen_height; /* from the helper's greeting */
 
-	struct mxc_list execs;
-	uint64_t n_screenshots, n_execs;
+	uint64_t activity[ACT_N];
+	bool activity_dirty;      /* changed since last written to the database */
+	int64_t denied_audited_at; /* when a refused input was last written as a row */
+	uint64_t denied_unaudited; /* refusals since, counted only */
 };
+
+/* Where a session sees its own daemon socket. */
+#define MXC_SESSION_SOCKET "/run/mxc/sessiond.sock"
 
 extern const char *const session_state_names[];
 
@@ -123,8 +160,22 @@ struct session *session_from_call(struct mxc_call *call, bool need_running);
 void session_on_leader_exit(struct mxc_source *src, const siginfo_t *info, void *data);
 void session_on_start_timeout(struct mxc_source *src, void *data);
 
+/* Opens the session's own socket in DIR/socket/ (again, after a daemon restart). */
+int session_listen(struct session *s, struct mxc_error *err);
+
+/* computer.c */
+void session_count(struct session *s, enum session_activity a);
+/* The non-zero counters as {"screenshot": 3, "click": 10, ...}. */
+struct json_object *session_activity_json(const struct session *s);
+
 /* helperlink.c */
 int session_helper_start(struct session *s, struct mxc_error *err);
 void session_helper_stop(struct session *s, const char *why);
+/*
+ * Sends verb with args (consumed) and fds (taken) to the session's helper, starting it if
+ * it is not running; done runs exactly once, whatever happens.
+ */
+void session_helper_call(struct session *s, const char *verb, struct json_object *args,
+			 const int *fds, size_t n_fds, session_helper_done_fn done, void *data);
 
 #endif

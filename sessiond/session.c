@@ -61,6 +61,7 @@ unsigned mxc_session_count_for_agent(struct mxc_server *srv, const char *agent)
 void session_free(struct session *s)
 {
 	mxc_list_remove(&s->link);
+	mxc_listener_close(s->listener);
 	mxc_policy_free(s->policy);
 	mxc_strv_free(s->command);
 	mxc_strv_free(s->env);
@@ -81,7 +82,6 @@ struct session *session_new(struct mxc_server *srv)
 	s->helper_fd = -1;
 	mxc_list_init(&s->helper_sent);
 	mxc_list_init(&s->helper_waiting);
-	mxc_list_init(&s->execs);
 	mxc_list_insert_tail(&srv->sessions, &s->link);
 	return s;
 }
@@ -102,7 +102,8 @@ char **session_env(const struct session *s)
 		  asprintf(&env[n++], "PATH=/usr/local/bin:/usr/bin:/bin") > 0 &&
 		  asprintf(&env[n++], "LANG=C.UTF-8") > 0 &&
 		  asprintf(&env[n++], "XDG_RUNTIME_DIR=%s", xdg) > 0 &&
-		  asprintf(&env[n++], "MXC_SESSION=%s", s->id) > 0;
+		  asprintf(&env[n++], "MXC_SESSION=%s", s->id) > 0 &&
+		  asprintf(&env[n++], "MXC_SOCKET=" MXC_SESSION_SOCKET) > 0;
 	if (ok && s->policy->ui.allow_windows)
 		ok = asprintf(&env[n++], "DISPLAY=:0") > 0 &&
 		     asprintf(&env[n++], "XAUTHORITY=%s/Xauthority", xdg) > 0 &&
@@ -304,9 +305,10 @@ leader_main(struct session *s, int status_fd, int go_fd, const uint8_t *cookie, 
 	int alive[] = { 0, 1, 2, 3, keep[0] };
 	mxc_close_all_except(alive, MXC_ARRAY_SIZE(alive));
 
-	char hostname[32], x11[4096], root[4096];
+	char hostname[32], x11[4096], root[4096], sock[4096];
 	snprintf(hostname, sizeof(hostname), "mxc-%s", s->id);
 	snprintf(x11, sizeof(x11), "%s/x11", s->dir);
+	snprintf(sock, sizeof(sock), "%s/socket", s->dir);
 	snprintf(root, sizeof(root), "%s/root", s->dir);
 	const char *masks[] = { s->srv->cfg.state_dir, s->srv->cfg.runtime_dir, "/home", "/root",
 				NULL };
@@ -314,6 +316,7 @@ leader_main(struct session *s, int status_fd, int go_fd, const uint8_t *cookie, 
 		.hostname = hostname,
 		.root = root,
 		.x11_dir = s->policy->ui.allow_windows ? x11 : NULL,
+		.socket_dir = sock,
 		.home = s->home,
 		.masks = masks,
 		.uid = s->uid,
@@ -469,7 +472,21 @@ static int make_runtime_dirs(struct session *s, struct mxc_error *err)
 		if (mkdir(path, 0700) < 0 || chown(path, s->uid, s->gid) < 0)
 			return mxc_error_errno(err, -errno, "failed to create '%s'", path);
 	}
-	return 0;
+	snprintf(path, sizeof(path), "%s/socket", s->dir);
+	if (mkdir(path, 0755) < 0)
+		return mxc_error_errno(err, -errno, "failed to create '%s'", path);
+	return session_listen(s, err);
+}
+
+int session_listen(struct session *s, struct mxc_error *err)
+{
+	/*
+	 * The session's own socket. Its directory, not the socket, is bound into the session,
+	 * so a socket made again after a daemon restart is what the session sees.
+	 */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/socket/sessiond.sock", s->dir);
+	return mxc_listener_open(s->srv, path, s->id, s->uid, s->gid, &s->listener, err);
 }
 
 static int start_leader(struct session *s, struct mxc_error *err)
@@ -548,12 +565,19 @@ struct session *session_from_call(struct mxc_call *call, bool need_running)
 	struct mxc_error err = { 0 };
 	const char *id = NULL;
 	int r = mxc_json_get_str(call->args, "session", 16, &id, &err);
-	if (r == -ENOENT) {
+	if (r == -ENOENT && call->scope[0]) {
+		id = call->scope; /* on a session's socket, the session is implied */
+	} else if (r == -ENOENT) {
 		mxc_call_fail(call, -EINVAL, "'session': missing");
 		return NULL;
-	}
-	if (r < 0) {
+	} else if (r < 0) {
 		mxc_call_fail_error(call, &err);
+		return NULL;
+	}
+	if (call->scope[0] && strcmp(id, call->scope) != 0) {
+		mxc_call_audit(call, call->verb, NULL, call->scope, id, "denied",
+			       mxc_audit_reason("another session than the socket's"));
+		mxc_call_fail(call, -EPERM, "this socket acts on session '%s' only", call->scope);
 		return NULL;
 	}
 	struct session *s = session_find(call->srv, id);
@@ -566,7 +590,8 @@ struct session *session_from_call(struct mxc_call *call, bool need_running)
 			      ended ? "session '%s' has ended" : "session '%s' does not exist", id);
 		return NULL;
 	}
-	if (!may_act(call, s))
+	/* The agent, through its session's own socket, acts on that session. */
+	if (!call->scope[0] && !may_act(call, s))
 		return NULL;
 	if (need_running && s->state != RUNNING) {
 		mxc_call_fail(call, -EBUSY, "session '%s' is %s", s->id, session_state_names[s->state]);
@@ -813,6 +838,8 @@ void session_finish(struct session *s)
 		s->leader = NULL;
 	}
 	session_helper_stop(s, "the session has ended");
+	mxc_listener_close(s->listener);
+	s->listener = NULL;
 	mxc_source_remove(s->status_src);
 	mxc_close(s->status_fd);
 	mxc_source_remove(s->start_timer);
@@ -820,8 +847,6 @@ void session_finish(struct session *s)
 	mxc_source_remove(s->timeout_timer);
 
 	/* Commands still being waited for get their (killed) status through their own source. */
-	struct exec_run *e;
-	mxc_list_for_each(e, &s->execs, link) e->s = NULL;
 
 	if (s->dir) {
 		int r = mxc_rm_rf(s->dir);
@@ -834,8 +859,7 @@ void session_finish(struct session *s)
 
 	struct json_object *d = mxc_audit_reason(s->end_reason);
 	mxc_json_add_str(d, "state", state);
-	mxc_json_add_i64(d, "screenshots", (int64_t)s->n_screenshots);
-	mxc_json_add_i64(d, "execs", (int64_t)s->n_execs);
+	json_object_object_add(d, "activity", session_activity_json(s));
 	if (s->started_at)
 		mxc_json_add_i64(d, "duration_ms", mxc_db_now_ms() - s->started_at);
 	if (s->start_call) {
@@ -940,8 +964,7 @@ void mxc_session_verb_show(struct mxc_call *call)
 		mxc_json_add_i64(row, "tasks_limit", (int64_t)s->policy->limits.tasks);
 		mxc_json_add_str(row, "tasks_limit_by", "RLIMIT_NPROC of the agent uid");
 		mxc_json_add_i64(row, "tmp_bytes", (int64_t)s->policy->limits.tmp_bytes);
-		mxc_json_add_i64(row, "screenshots", (int64_t)s->n_screenshots);
-		mxc_json_add_i64(row, "execs", (int64_t)s->n_execs);
+		json_object_object_add(row, "activity", session_activity_json(s));
 		mxc_json_add_bool(row, "helper_ready", s->helper_ready);
 	}
 	mxc_call_reply(call, row, NULL, 0);

@@ -15,7 +15,24 @@ void mxc_session_verb_stop(struct mxc_call *call);
 void mxc_session_verb_list(struct mxc_call *call);
 void mxc_session_verb_show(struct mxc_call *call);
 void mxc_session_verb_exec(struct mxc_call *call);
-void mxc_session_verb_screenshot(struct mxc_call *call);
+void mxc_session_verb_launch(struct mxc_call *call);
+
+/* computer.c: the computer-use verbs */
+void mxc_computer_screenshot(struct mxc_call *call);
+void mxc_computer_screen_size(struct mxc_call *call);
+void mxc_computer_cursor_position(struct mxc_call *call);
+void mxc_computer_wait(struct mxc_call *call);
+void mxc_computer_move(struct mxc_call *call);
+void mxc_computer_click(struct mxc_call *call);
+void mxc_computer_mouse_down(struct mxc_call *call);
+void mxc_computer_mouse_up(struct mxc_call *call);
+void mxc_computer_drag(struct mxc_call *call);
+void mxc_computer_scroll(struct mxc_call *call);
+void mxc_computer_key(struct mxc_call *call);
+void mxc_computer_key_down(struct mxc_call *call);
+void mxc_computer_key_up(struct mxc_call *call);
+void mxc_computer_hold_key(struct mxc_call *call);
+void mxc_computer_type(struct mxc_call *call);
 
 /* At start-up: adopts the sessions that survived a daemon crash, ends the others. */
 void mxc_sessions_recover(struct mxc_server *srv);

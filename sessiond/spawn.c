@@ -16,6 +16,43 @@
 	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
 
 
+/*
+ * For a detached command: forks the command off, reports whether it could be executed
+ * through a close-on-exec pipe, and exits. Only the command returns from here.
+ */
+static void detach(const struct mxc_spawn *sp, int exe_fd)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		_exit(MXC_SPAWN_FAILED);
+	pid_t pid = fork();
+	if (pid < 0)
+		_exit(MXC_SPAWN_FAILED);
+	if (pid > 0) {
+		close(p[1]);
+		int e = 0;
+		ssize_t n = mxc_read_full(p[0], &e, sizeof(e));
+		_exit(n == sizeof(e) ? (e == ENOENT ? MXC_SPAWN_NOT_FOUND : 126) : 0);
+	}
+	close(p[0]);
+	setsid();
+	if (sp->output) {
+		int fd = open(sp->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	if (exe_fd >= 0)
+		syscall(SYS_execveat, exe_fd, "", sp->argv, sp->envp, AT_EMPTY_PATH);
+	else
+		execvp(sp->argv[0], sp->argv);
+	int e = errno;
+	mxc_write_all(p[1], &e, sizeof(e));
+	_exit(127);
+}
+
 /* Runs in the command's process, inside the session: never returns. */
 static void __attribute__((noreturn)) run_command(const struct mxc_spawn *sp)
 {
@@ -30,12 +67,14 @@ static void __attribute__((noreturn)) run_command(const struct mxc_spawn *sp)
 		dprintf(2, "mxc: %s\n", err.msg);
 		_exit(MXC_SPAWN_FAILED);
 	}
-	/* Set only now: a credential change clears the parent-death signal. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (!sp->cwd || chdir(sp->cwd) < 0)
 		if (chdir("/") < 0)
 			_exit(MXC_SPAWN_FAILED);
 	environ = (char **)sp->envp;
+	if (sp->detach)
+		detach(sp, keep[0]);
+	/* Set only now: a credential change clears the parent-death signal. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (keep[0] >= 0 && sp->exe_fd >= 0)
 		syscall(SYS_execveat, keep[0], "", sp->argv, sp->envp, AT_EMPTY_PATH);
 	else

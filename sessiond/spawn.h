@@ -23,6 +23,14 @@ struct mxc_spawn {
 	const int *fds;    /* become descriptors 0..n_fds-1 of the command */
 	size_t n_fds;
 	uint64_t nproc;    /* RLIMIT_NPROC for the command (the agent uid's process limit) */
+	/*
+	 * Detached: the command is started in a new session (setsid), becomes a child of the
+	 * session's pid 1 and survives the daemon; the waiting process exits as soon as it has
+	 * been executed (0) or could not be (127, 126). Its output goes to output (a path
+	 * inside the session, appended to) if set.
+	 */
+	bool detach;
+	const char *output;
 };
 
 /* The status of a process that could not be started at all. */

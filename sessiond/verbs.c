@@ -396,34 +396,44 @@ static void version(struct mxc_call *call)
 	mxc_call_reply(call, r, NULL, 0);
 }
 
-static const struct verb {
-	const char *name;
-	mxc_verb_fn fn;
-} verbs[] = {
+static const struct mxc_verb verbs[] = {
 	/* sorted by name: looked up by binary search */
-	{ "agent.add", agent_add },
-	{ "agent.list", agent_list },
-	{ "agent.remove", agent_remove },
-	{ "agent.show", agent_show },
-	{ "audit.list", audit_list },
-	{ "audit.verify", audit_verify },
-	{ "exec", mxc_session_verb_exec },
-	{ "screenshot", mxc_session_verb_screenshot },
-	{ "session.list", mxc_session_verb_list },
-	{ "session.show", mxc_session_verb_show },
-	{ "session.start", mxc_session_verb_start },
-	{ "session.stop", mxc_session_verb_stop },
-	{ "version", version },
+	{ "agent.add", agent_add, false },
+	{ "agent.list", agent_list, false },
+	{ "agent.remove", agent_remove, false },
+	{ "agent.show", agent_show, false },
+	{ "audit.list", audit_list, false },
+	{ "audit.verify", audit_verify, false },
+	{ "click", mxc_computer_click, true },
+	{ "cursor_position", mxc_computer_cursor_position, true },
+	{ "drag", mxc_computer_drag, true },
+	{ "exec", mxc_session_verb_exec, false },
+	{ "hold_key", mxc_computer_hold_key, true },
+	{ "key", mxc_computer_key, true },
+	{ "key_down", mxc_computer_key_down, true },
+	{ "key_up", mxc_computer_key_up, true },
+	{ "launch", mxc_session_verb_launch, true },
+	{ "mouse_down", mxc_computer_mouse_down, true },
+	{ "mouse_up", mxc_computer_mouse_up, true },
+	{ "move", mxc_computer_move, true },
+	{ "screen_size", mxc_computer_screen_size, true },
+	{ "screenshot", mxc_computer_screenshot, true },
+	{ "scroll", mxc_computer_scroll, true },
+	{ "session.list", mxc_session_verb_list, false },
+	{ "session.show", mxc_session_verb_show, false },
+	{ "session.start", mxc_session_verb_start, false },
+	{ "session.stop", mxc_session_verb_stop, false },
+	{ "type", mxc_computer_type, true },
+	{ "version", version, true },
+	{ "wait", mxc_computer_wait, true },
 };
 
 static int verb_cmp(const void *key, const void *elem)
 {
-	return strcmp(key, ((const struct verb *)elem)->name);
+	return strcmp(key, ((const struct mxc_verb *)elem)->name);
 }
 
-mxc_verb_fn mxc_verb_lookup(const char *name)
+const struct mxc_verb *mxc_verb_lookup(const char *name)
 {
-	const struct verb *v =
-		bsearch(name, verbs, MXC_ARRAY_SIZE(verbs), sizeof(verbs[0]), verb_cmp);
-	return v ? v->fn : NULL;
+	return bsearch(name, verbs, MXC_ARRAY_SIZE(verbs), sizeof(verbs[0]), verb_cmp);
 }

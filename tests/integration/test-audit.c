@@ -140,7 +140,9 @@ Test(audit, every_action_leaves_a_row_naming_actor_agent_session_and_result)
 	cr_assert_eq(strlen(mxc_test_str(d, "policy_digest")), MXC_SHA256_HEX_LEN);
 	d = details(find_row(rows, "session.end", id));
 	cr_assert_str_eq(mxc_test_str(d, "state"), "stopped");
-	cr_assert_eq(mxc_test_int(d, "execs"), 1);
+	struct json_object *activity = NULL;
+	cr_assert(json_object_object_get_ex(d, "activity", &activity), "no activity counts");
+	cr_assert_eq(mxc_test_int(activity, "exec"), 1);
 	cr_assert_not_null(strstr(mxc_test_str(d, "reason"), "alice"), "the end reason names who stopped");
 	d = details(find_row(rows, "agent.add", NULL));
 	cr_assert_eq(mxc_test_int(d, "uid"), mxc_test_int(d, "gid"));
