@@ -26,6 +26,8 @@
 #define MAX_DRAG_POINTS 10000
 #define MAX_SCROLL 1000
 #define MAX_WAIT_MS 60000
+/* Activity counters reach the database at most this long after they change. */
+#define ACTIVITY_SAVE_MS 1000
 /* A refusal of input is audited at most this often per session; the rest are counted. */
 #define DENIED_AUDIT_INTERVAL_MS 60000
 
@@ -176,10 +178,40 @@ static int get_button(struct json_object *args, int *ret, struct mxc_error *err)
 			     "'button': '%.16s' is not left, right, middle, back or forward", b);
 }
 
+/* Runs a second after activity: the counters reach the database in batches. */
+static void on_activity_timer(struct mxc_source *src, void *data)
+{
+	struct session *s = data;
+	s->activity_timer = NULL;
+	session_save_activity(s);
+}
+
+void session_save_activity(struct session *s)
+{
+	if (!s->activity_dirty)
+		return;
+	struct json_object *o = session_activity_json(s);
+	mxc_db_session_set_activity(s->srv->db, s->id, mxc_json_str(o, NULL));
+	json_object_put(o);
+	s->activity_dirty = false;
+}
+
 void session_count(struct session *s, enum session_activity a)
 {
 	s->activity[a]++;
 	s->activity_dirty = true;
+	if (!s->activity_timer)
+		s->activity_timer = mxc_loop_add_timer(s->srv->loop, ACTIVITY_SAVE_MS,
+						       on_activity_timer, s);
+}
+
+void session_load_activity(struct session *s, struct json_object *o)
+{
+	for (size_t i = 0; i < ACT_N; i++) {
+		int64_t v;
+		if (mxc_json_get_i64(o, session_activity_names[i], 0, INT64_MAX, &v, NULL) == 0)
+			s->activity[i] = (uint64_t)v;
+	}
 }
 
 struct json_object *session_activity_json(const struct session *s)

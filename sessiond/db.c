@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "json.h"
 #include "util.h"
 
 /*
@@ -56,6 +57,8 @@ const char *const mxc_db_migrations[] = {
 	"  hash TEXT NOT NULL);"
 	"CREATE INDEX audit_session ON audit(session);"
 	"CREATE INDEX audit_agent ON audit(agent);",
+	/* 2: what a session did, counted (screenshots, clicks, ...), kept across restarts */
+	"ALTER TABLE sessions ADD COLUMN activity TEXT;",
 };
 const size_t mxc_db_n_migrations = MXC_ARRAY_SIZE(mxc_db_migrations);
 
@@ -232,10 +235,15 @@ static struct json_object *row_json(sqlite3_stmt *st)
 		case SQLITE_NULL:
 			json_object_object_add(o, name, NULL);
 			break;
-		default:
-			json_object_object_add(
-				o, name,
-				json_object_new_string((const char *)sqlite3_column_text(st, i)));
+		default: {
+			/* Columns that hold JSON are handed on as JSON. */
+			const char *text = (const char *)sqlite3_column_text(st, i);
+			struct json_object *v = NULL;
+			if ((strcmp(name, "activity") != 0 && strcmp(name, "command") != 0) ||
+			    mxc_json_parse(text, strlen(text), &v, NULL) < 0)
+				v = json_object_new_string(text);
+			json_object_object_add(o, name, v);
+		}
 		}
 	}
 	return o;
@@ -371,7 +379,7 @@ bool mxc_db_session_exists(struct mxc_db *db, const char *id)
 #define SESSION_COLUMNS                                                                   \
 	"id, agent, uid, owner_uid, owner_name, state, display, width, height, depth, "    \
 	"policy_digest, command, leader_pid, leader_start, created_at, started_at, ended_at, " \
-	"end_reason"
+	"end_reason, activity"
 
 int mxc_db_session_get(struct mxc_db *db, const char *id, struct json_object **ret)
 {
@@ -410,4 +418,9 @@ char *mxc_db_session_policy(struct mxc_db *db, const char *id)
 		text = strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return text;
+}
+
+int mxc_db_session_set_activity(struct mxc_db *db, const char *id, const char *activity)
+{
+	return run(prepare(db, "UPDATE sessions SET activity = ? WHERE id = ?", "ss", activity, id));
 }

@@ -85,6 +85,8 @@ int mxc_db_session_get(struct mxc_db *db, const char *id, struct json_object **r
  */
 struct json_object *mxc_db_session_list(struct mxc_db *db, int64_t owner_uid, bool live_only,
 					const char *agent);
+/* The session's activity counters (a JSON object), written as they change. */
+int mxc_db_session_set_activity(struct mxc_db *db, const char *id, const char *activity);
 /* The normalized policy text a session was started with (caller frees), or NULL. */
 char *mxc_db_session_policy(struct mxc_db *db, const char *id);
 /* Number of live sessions of an agent. */

@@ -65,6 +65,9 @@ static int adopt(struct mxc_server *srv, struct json_object *row, struct mxc_err
 	s->depth = (uint32_t)depth;
 	s->started_at = started;
 	s->state = RUNNING;
+	struct json_object *activity = NULL;
+	if (json_object_object_get_ex(row, "activity", &activity) && activity)
+		session_load_activity(s, activity);
 	s->adopting = true;
 	char *policy = mxc_db_session_policy(srv->db, id);
 	int r = session_load_agent(s, agent, err);

@@ -126,6 +126,7 @@ struct session {
 
 	uint64_t activity[ACT_N];
 	bool activity_dirty;      /* changed since last written to the database */
+	struct mxc_source *activity_timer;
 	int64_t denied_audited_at; /* when a refused input was last written as a row */
 	uint64_t denied_unaudited; /* refusals since, counted only */
 };
@@ -167,6 +168,10 @@ int session_listen(struct session *s, struct mxc_error *err);
 void session_count(struct session *s, enum session_activity a);
 /* The non-zero counters as {"screenshot": 3, "click": 10, ...}. */
 struct json_object *session_activity_json(const struct session *s);
+/* Writes changed counters to the database now. */
+void session_save_activity(struct session *s);
+/* Counters saved by a previous daemon, for an adopted session. */
+void session_load_activity(struct session *s, struct json_object *activity);
 
 /* helperlink.c */
 int session_helper_start(struct session *s, struct mxc_error *err);

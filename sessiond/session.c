@@ -854,6 +854,9 @@ void session_finish(struct session *s)
 			log_error("session %s: failed to remove '%s': %s", s->id, s->dir,
 				  strerror(-r));
 	}
+	mxc_source_remove(s->activity_timer);
+	s->activity_timer = NULL;
+	session_save_activity(s);
 	const char *state = s->end_state[0] ? s->end_state : "stopped";
 	mxc_db_session_set_ended(srv->db, s->id, state, s->end_reason);
 

@@ -357,6 +357,11 @@ Test(session, daemon_crash_adopts_running_sessions)
 {
 	char *id = mxc_harness_session(&h, "coder");
 	pid_t leader = (pid_t)session_field(id, "leader_pid");
+	char file[300];
+	snprintf(file, sizeof(file), "%s/before.png", h.env.scratch);
+	free(mxc_ok(&h, "screenshot", id, "-o", file, NULL));
+	/* Activity counters reach the database within a second; a crash keeps them. */
+	usleep(1500000);
 	mxc_harness_kill_daemon(&h);
 	cr_assert(mxc_pid_alive(leader), "the session died with the daemon");
 	mxc_harness_start_daemon(&h);
@@ -365,9 +370,11 @@ Test(session, daemon_crash_adopts_running_sessions)
 	char *out = mxc_ok(&h, "exec", id, "--", "echo", "still here", NULL);
 	cr_assert_str_eq(out, "still here");
 	free(out);
-	char file[300];
 	snprintf(file, sizeof(file), "%s/after.png", h.env.scratch);
 	free(mxc_ok(&h, "screenshot", id, "-o", file, NULL));
+	out = mxc_ok(&h, "session", "show", id, NULL);
+	cr_assert_not_null(strstr(out, "\"screenshot\":2"), "counts lost in the crash: %s", out);
+	free(out);
 	out = mxc_ok(&h, "audit", "--session", id, NULL);
 	cr_assert_not_null(strstr(out, "session.adopt"), "no adoption in the audit log:\n%s", out);
 	free(out);
