@@ -51,6 +51,17 @@ struct mxc_display {
 	int timeout_ms;
 	bool broken; /* a round trip timed out: the reply stream can't be trusted any more */
 
+	/* Event handlers (unused slots have fn == NULL) and the queue of undelivered events. */
+	struct {
+		mxc_display_event_fn fn;
+		void *data;
+	} handlers[MXC_DISPLAY_MAX_EVENT_HANDLERS];
+	unsigned n_handlers;
+	xcb_generic_event_t **queue; /* ring of MXC_DISPLAY_MAX_QUEUED_EVENTS, allocated lazily */
+	size_t queue_head, queue_len, queue_bytes;
+	uint64_t dropped_events;
+	bool dispatching;
+
 	/* MIT-SHM: one segment, the size of a full-screen image, for the connection's life. */
 	bool shm;
 	xcb_shm_seg_t shm_seg;

@@ -72,13 +72,54 @@ int mxc_display_connection_error(struct mxc_display *d, struct mxc_error *err)
 	}
 }
 
-/* Frees whatever the server queued that we didn't ask for, so it can't pile up in xcb. */
-static void drop_events(struct mxc_display *d)
+/* The bytes xcb allocated for an event (a GenericEvent carries 4 * length more). */
+static size_t event_size(const xcb_generic_event_t *ev)
+{
+	if ((ev->response_type & 0x7f) == XCB_GE_GENERIC)
+		return sizeof(xcb_ge_generic_event_t) +
+		       4 * (size_t)((const xcb_ge_generic_event_t *)ev)->length;
+	return sizeof(*ev);
+}
+
+/* Queues ev for the handlers, or frees it when nobody listens or the queue is full. */
+static void queue_event(struct mxc_display *d, xcb_generic_event_t *ev)
+{
+	size_t size = event_size(ev);
+
+	if (d->n_handlers == 0 || !d->queue || d->queue_len == MXC_DISPLAY_MAX_QUEUED_EVENTS ||
+	    size > MXC_DISPLAY_MAX_QUEUED_BYTES - d->queue_bytes) {
+		free(ev);
+		d->dropped_events++;
+		return;
+	}
+	d->queue[(d->queue_head + d->queue_len) % MXC_DISPLAY_MAX_QUEUED_EVENTS] = ev;
+	d->queue_len++;
+	d->queue_bytes += size;
+}
+
+static xcb_generic_event_t *unqueue_event(struct mxc_display *d)
+{
+	xcb_generic_event_t *ev;
+
+	if (d->queue_len == 0)
+		return NULL;
+	ev = d->queue[d->queue_head];
+	d->queue_head = (d->queue_head + 1) % MXC_DISPLAY_MAX_QUEUED_EVENTS;
+	d->queue_len--;
+	d->queue_bytes -= event_size(ev);
+	return ev;
+}
+
+/*
+ * Moves what xcb has already read (without reading more) into our bounded queue, so that
+ * events can't pile up in xcb while we wait for a reply.
+ */
+static void queue_read_events(struct mxc_display *d)
 {
 	xcb_generic_event_t *ev;
 
 	while ((ev = xcb_poll_for_queued_event(d->conn)))
-		free(ev);
+		queue_event(d, ev);
 }
 
 int mxc_display_wait_reply(struct mxc_display *d, unsigned int sequence, void **ret_reply,
@@ -96,7 +137,7 @@ int mxc_display_wait_reply(struct mxc_display *d, unsigned int sequence, void **
 		int r;
 
 		if (xcb_poll_for_reply(d->conn, sequence, &reply, &xerr)) {
-			drop_events(d);
+			queue_read_events(d);
 			if (reply || xerr) {
 				*ret_reply = reply;
 				*ret_error = xerr;
@@ -105,7 +146,7 @@ int mxc_display_wait_reply(struct mxc_display *d, unsigned int sequence, void **
 			/* Neither: the connection is shut down. */
 			return mxc_display_connection_error(d, err);
 		}
-		drop_events(d);
+		queue_read_events(d);
 		if (xcb_connection_has_error(d->conn))
 			return mxc_display_connection_error(d, err);
 
@@ -121,6 +162,85 @@ int mxc_display_wait_reply(struct mxc_display *d, unsigned int sequence, void **
 		if (r < 0 && errno != EINTR)
 			return mxc_error_errno(err, -errno, "failed to wait for the server");
 	}
+}
+
+int mxc_display_add_event_handler(struct mxc_display *d, mxc_display_event_fn fn, void *data,
+				  struct mxc_error *err)
+{
+	if (!fn)
+		return mxc_error_set(err, -EINVAL, "no event handler given");
+	if (!d->queue) {
+		d->queue = calloc(MXC_DISPLAY_MAX_QUEUED_EVENTS, sizeof(*d->queue));
+		if (!d->queue)
+			return mxc_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(d->handlers); i++) {
+		if (d->handlers[i].fn)
+			continue;
+		d->handlers[i].fn = fn;
+		d->handlers[i].data = data;
+		d->n_handlers++;
+		return 0;
+	}
+	return mxc_error_set(err, -ENOSPC, "too many event handlers on display '%s' (at most %d)",
+			     d->name, MXC_DISPLAY_MAX_EVENT_HANDLERS);
+}
+
+void mxc_display_remove_event_handler(struct mxc_display *d, mxc_display_event_fn fn, void *data)
+{
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(d->handlers); i++) {
+		if (d->handlers[i].fn != fn || d->handlers[i].data != data)
+			continue;
+		/* Only the slot is cleared: a dispatch in progress skips it from now on. */
+		d->handlers[i].fn = NULL;
+		d->handlers[i].data = NULL;
+		d->n_handlers--;
+		return;
+	}
+}
+
+int mxc_display_dispatch(struct mxc_display *d, struct mxc_error *err)
+{
+	struct mxc_sigpipe_guard guard;
+	int r = 0;
+
+	if (d->broken)
+		return mxc_error_set(err, -EIO, "the connection to display '%s' failed earlier",
+				     d->name);
+	if (xcb_connection_has_error(d->conn))
+		return mxc_display_connection_error(d, err);
+	if (d->dispatching)
+		return mxc_error_set(err, -EBUSY, "events are already being dispatched");
+	d->dispatching = true;
+	mxc_sigpipe_block(&guard);
+	for (unsigned n = 0; n < MXC_DISPLAY_DISPATCH_BATCH; n++) {
+		xcb_generic_event_t *ev = unqueue_event(d);
+
+		if (!ev)
+			ev = xcb_poll_for_event(d->conn);
+		if (!ev)
+			break;
+		for (size_t i = 0; i < MXC_ARRAY_SIZE(d->handlers); i++)
+			if (d->handlers[i].fn)
+				d->handlers[i].fn(d->handlers[i].data, ev);
+		free(ev);
+	}
+	/* Handlers answer with requests of their own (a selection's data, say). */
+	if (xcb_flush(d->conn) <= 0 || xcb_connection_has_error(d->conn))
+		r = mxc_display_connection_error(d, err);
+	else if (d->broken)
+		r = mxc_error_set(err, -EIO, "the connection to display '%s' failed", d->name);
+	mxc_sigpipe_restore(&guard);
+	d->dispatching = false;
+	if (r < 0)
+		return r;
+	queue_read_events(d);
+	return d->queue_len > 0;
+}
+
+uint64_t mxc_display_dropped_events(const struct mxc_display *d)
+{
+	return d->dropped_events;
 }
 
 /* A round trip (GetInputFocus, the cheapest request with a reply). */
@@ -402,6 +522,9 @@ void mxc_display_destroy(struct mxc_display *d)
 	if (!d)
 		return;
 	mxc_display_shm_finish(d);
+	while (d->queue_len > 0)
+		free(unqueue_event(d));
+	free(d->queue);
 	/* Only shuts the socket down and closes it: nothing is written, so no SIGPIPE. */
 	xcb_disconnect(d->conn);
 	free(d);

@@ -150,8 +150,9 @@ void mxc_display_size(const struct mxc_display *d, uint32_t *ret_width, uint32_t
 unsigned mxc_display_depth(const struct mxc_display *d);
 
 /*
- * The connection's socket, to poll for the server going away (POLLHUP or POLLIN with nothing
- * to read). Never read from or write to it.
+ * The connection's socket, to poll for events (see mxc_display_dispatch in display-xcb.h) and
+ * for the server going away (POLLHUP or POLLIN with nothing to read). Never read from or write
+ * to it.
  */
 int mxc_display_get_fd(const struct mxc_display *d);
 

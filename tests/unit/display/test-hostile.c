@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "display-xcb.h"
 #include "display.h"
 
 #define ROOT	  0x100
@@ -31,8 +32,10 @@ enum get_image_mode {
 	GI_X_ERROR,
 	GI_SILENT,
 	GI_CLOSE,
-	GI_EVENTS_FIRST, /* many unasked-for events, then a good reply */
-	GI_SHUT_READ,	 /* a good reply, then stop reading: the next write gets EPIPE */
+	GI_EVENTS_FIRST,     /* many unasked-for events, then a good reply */
+	GI_FEW_EVENTS_FIRST, /* ten numbered events, then a good reply */
+	GI_EVENT_FLOOD,	     /* events without end, never a reply */
+	GI_SHUT_READ,	     /* a good reply, then stop reading: the next write gets EPIPE */
 };
 
 enum shm_mode {
@@ -284,6 +287,26 @@ static void answer_get_image(const struct fake *f, uint16_t seq, const uint8_t *
 			send_all(ev, sizeof(ev));
 		}
 		break;
+	case GI_FEW_EVENTS_FIRST:
+		for (uint32_t i = 0; i < 10; i++) {
+			uint8_t ev[32] = {19 /* MapNotify */};
+
+			put16(ev + 2, seq);
+			put32(ev + 8, 0x400 + i); /* window */
+			send_all(ev, sizeof(ev));
+		}
+		break;
+	case GI_EVENT_FLOOD:
+		free(data);
+		for (;;) {
+			uint8_t ev[32 * 64] = {0};
+
+			for (size_t i = 0; i < sizeof(ev); i += 32) {
+				ev[i] = 19;
+				put16(ev + i + 2, seq);
+			}
+			send_all(ev, sizeof(ev));
+		}
 	case GI_GOOD:
 	case GI_SHUT_READ:
 		break;
@@ -707,6 +730,115 @@ Test(hostile, unasked_for_events_are_dropped)
 	cr_assert_eq(mxc_display_capture(display, &img, &err), 0, "%s", err.msg);
 	expect_fake_image(&img, 0, 0);
 	mxc_image_finish(&img);
+	/* Nobody listens: none is kept. */
+	cr_expect_eq(mxc_display_dropped_events(display), 5000);
+}
+
+/* What an event handler saw. */
+struct seen {
+	unsigned count;
+	uint32_t windows[16];
+};
+
+static void record_event(void *data, xcb_generic_event_t *ev)
+{
+	struct seen *s = data;
+
+	if (s->count < MXC_ARRAY_SIZE(s->windows))
+		s->windows[s->count] = ((xcb_map_notify_event_t *)ev)->window;
+	s->count++;
+}
+
+/* Dispatches until nothing is queued; the number of calls that took. */
+static unsigned dispatch_all(void)
+{
+	struct mxc_error err = {0};
+	unsigned calls = 0;
+	int r;
+
+	do {
+		r = mxc_display_dispatch(display, &err);
+		cr_assert_geq(r, 0, "%s", err.msg);
+		calls++;
+	} while (r > 0 && calls < 1000);
+	return calls;
+}
+
+Test(hostile, events_that_arrive_during_a_round_trip_reach_every_handler_in_order)
+{
+	struct fake f = good_fake;
+	struct mxc_image img = {0};
+	struct mxc_error err = {0};
+	struct seen a = {0}, b = {0};
+
+	f.get_image = GI_FEW_EVENTS_FIRST;
+	cr_assert_eq(connect_fake(&f, &err), 0, "%s", err.msg);
+	cr_assert_eq(mxc_display_add_event_handler(display, record_event, &a, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(mxc_display_add_event_handler(display, record_event, &b, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(mxc_display_capture(display, &img, &err), 0, "%s", err.msg);
+	mxc_image_finish(&img);
+	/* Handlers run from dispatch only, never inside somebody else's round trip. */
+	cr_expect_eq(a.count, 0);
+	dispatch_all();
+	cr_assert_eq(a.count, 10);
+	cr_assert_eq(b.count, 10);
+	for (uint32_t i = 0; i < 10; i++) {
+		cr_expect_eq(a.windows[i], 0x400 + i);
+		cr_expect_eq(b.windows[i], 0x400 + i);
+	}
+	cr_expect_eq(mxc_display_dropped_events(display), 0);
+
+	/* A handler removed sees nothing more; the other still does. */
+	mxc_display_remove_event_handler(display, record_event, &a);
+	cr_assert_eq(mxc_display_capture(display, &img, &err), 0, "%s", err.msg);
+	mxc_image_finish(&img);
+	dispatch_all();
+	cr_expect_eq(a.count, 10);
+	cr_expect_eq(b.count, 20);
+}
+
+Test(hostile, the_event_queue_is_bounded_and_dispatch_works_in_batches)
+{
+	struct fake f = good_fake;
+	struct mxc_image img = {0};
+	struct mxc_error err = {0};
+	struct seen a = {0};
+
+	f.get_image = GI_EVENTS_FIRST;
+	cr_assert_eq(connect_fake(&f, &err), 0, "%s", err.msg);
+	cr_assert_eq(mxc_display_add_event_handler(display, record_event, &a, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(mxc_display_capture(display, &img, &err), 0, "%s", err.msg);
+	expect_fake_image(&img, 0, 0);
+	mxc_image_finish(&img);
+	cr_expect_eq(dispatch_all(), MXC_DISPLAY_MAX_QUEUED_EVENTS / MXC_DISPLAY_DISPATCH_BATCH);
+	cr_expect_eq(a.count, MXC_DISPLAY_MAX_QUEUED_EVENTS);
+	cr_expect_eq(mxc_display_dropped_events(display), 5000 - MXC_DISPLAY_MAX_QUEUED_EVENTS);
+}
+
+Test(hostile, a_flood_of_events_does_not_stretch_the_deadline)
+{
+	struct fake f = good_fake;
+	struct mxc_image img = {0};
+	struct mxc_error err = {0};
+	struct seen a = {0};
+	uint64_t start, ms;
+
+	f.get_image = GI_EVENT_FLOOD;
+	cr_assert_eq(connect_fake(&f, &err), 0, "%s", err.msg);
+	cr_assert_eq(mxc_display_add_event_handler(display, record_event, &a, &err), 0, "%s",
+		     err.msg);
+	mxc_display_set_timeout(display, 300);
+	start = mxc_now_mono_ns();
+	cr_expect_eq(mxc_display_capture(display, &img, &err), -ETIMEDOUT, "%s", err.msg);
+	ms = (mxc_now_mono_ns() - start) / 1000000;
+	cr_expect(ms >= 300 && ms < 800, "took %llu ms", (unsigned long long)ms);
+	cr_expect_gt(mxc_display_dropped_events(display), 0);
+	cr_expect_eq(a.count, 0);
+	/* The connection timed out: dispatching fails like every other call. */
+	cr_expect_eq(mxc_display_dispatch(display, &err), -EIO);
 }
 
 Test(hostile, shm_from_a_fake_server_is_captured_exactly)
