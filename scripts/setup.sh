@@ -17,7 +17,7 @@ apt-get install -y -qq --no-install-recommends \
 	libjson-c-dev libsqlite3-dev libssl-dev libspng-dev zlib1g-dev \
 	libxcb1-dev libxcb-shm0-dev libxau-dev \
 	libcriterion-dev \
-	xvfb xfonts-base x11-xkb-utils xkb-data x11-utils xterm \
+	xvfb xfonts-base x11-xkb-utils xkb-data x11-utils x11-xserver-utils xterm xclip \
 	passwd login procps >/dev/null
 
 echo "==> building (meson, ninja)"
