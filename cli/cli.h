@@ -36,6 +36,9 @@ extern const size_t mxc_cli_n_commands;
 
 void mxc_cli_help(FILE *f);
 
+/* clipboard.c */
+int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv);
+
 /* input.c */
 int mxc_cli_input(struct mxc_cli *cli, int argc, char **argv);
 /* "WxH" */

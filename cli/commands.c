@@ -794,6 +794,8 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	{ "agent show", agent_show, "NAME", "show one agent" },
 	{ "audit", audit, "[--agent A] [--session S] [--limit N] [--verify]",
 	  "list the audit log, or verify its hash chain" },
+	{ "clipboard", mxc_cli_clipboard, "get|set [ID] [--mime M] [-o FILE | TEXT | -i FILE]",
+	  "read or set a session's own clipboard" },
 	{ "exec", exec_cmd, "[--cwd DIR] ID [--] CMD ARGS...",
 	  "run a command in a session as the agent" },
 	{ "input", mxc_cli_input, "[ID] ACTION ARGS...",

@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
+#include "clipboard.h"
+#include "display-xcb.h"
 #include "display.h"
 #include "input.h"
 #include "json.h"
@@ -23,7 +26,9 @@
 struct helper {
 	struct mxc_display *display;
 	struct mxc_input *input;
+	struct mxc_clipboard *clipboard;
 	uint32_t width, height;
+	int fd_in; /* a descriptor that came with the request (clipboard_set), or -1 */
 };
 
 /* A handler answers through *ret_result (and *ret_fd) or returns a negative errno with err. */
@@ -33,7 +38,7 @@ typedef int (*verb_fn)(struct helper *h, struct json_object *args, struct json_o
 /* A sealed memfd holding data: the receiver can trust its size and contents not to change. */
 static int sealed_memfd(const void *data, size_t len)
 {
-	int fd = memfd_create("mxc-screenshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create("mxc-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (mxc_write_all(fd, data, len) < 0 ||
@@ -215,6 +220,44 @@ static int do_type(struct helper *h, struct json_object *args, struct json_objec
 	return mxc_input_type(h->input, text ? text : "", text ? strlen(text) : 0, err);
 }
 
+static int do_clipboard_get(struct helper *h, struct json_object *args, struct json_object **ret,
+			    int *ret_fd, struct mxc_error *err)
+{
+	const char *mime = arg_str(args, "mime");
+	int64_t max = 0;
+	mxc_json_get_i64(args, "max", 0, MXC_CLIPBOARD_MAX_BYTES, &max, NULL);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int r = mxc_clipboard_get(h->clipboard, mime ? mime : "text/plain", (size_t)max, &data,
+				  &len, err);
+	if (r == 0 && (*ret_fd = sealed_memfd(data, len)) < 0)
+		r = mxc_error_errno(err, *ret_fd, "failed to hand over the clipboard");
+	free(data);
+	if (r == 0) {
+		*ret = json_object_new_object();
+		mxc_json_add_i64(*ret, "bytes", (int64_t)len);
+	}
+	return r;
+}
+
+static int do_clipboard_set(struct helper *h, struct json_object *args, struct json_object **ret,
+			    int *ret_fd, struct mxc_error *err)
+{
+	struct stat st;
+	const char *mime = arg_str(args, "mime");
+	if (h->fd_in < 0 || fstat(h->fd_in, &st) < 0 || st.st_size < 0 ||
+	    (uint64_t)st.st_size > MXC_CLIPBOARD_MAX_BYTES)
+		return mxc_error_set(err, -EINVAL, "clipboard_set: no data");
+	size_t len = (size_t)st.st_size;
+	void *p = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, h->fd_in, 0) : NULL;
+	if (len && p == MAP_FAILED)
+		return mxc_error_errno(err, -errno, "clipboard_set: failed to map the data");
+	int r = mxc_clipboard_set(h->clipboard, mime ? mime : "text/plain", p, len, err);
+	if (p)
+		munmap(p, len);
+	return r;
+}
+
 static int do_ping(struct helper *h, struct json_object *args, struct json_object **ret,
 		   int *ret_fd, struct mxc_error *err)
 {
@@ -228,6 +271,8 @@ static const struct verb {
 	/* sorted by name */
 	{ "button", do_button },
 	{ "click", do_click },
+	{ "clipboard_get", do_clipboard_get },
+	{ "clipboard_set", do_clipboard_set },
 	{ "cursor", do_cursor },
 	{ "drag", do_drag },
 	{ "key", do_key },
@@ -281,8 +326,10 @@ int main(void)
 	struct helper h = { 0 };
 	/* A display or daemon that went away is an error to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
+	h.fd_in = -1;
 	if (mxc_display_connect(NULL, &h.display, &err) < 0 ||
-	    mxc_input_create(h.display, &h.input, &err) < 0) {
+	    mxc_input_create(h.display, &h.input, &err) < 0 ||
+	    mxc_clipboard_create(h.display, &h.clipboard, &err) < 0) {
 		struct json_object *m = mxc_proto_error(err.code, err.msg);
 		mxc_send_json(DAEMON_FD, m, NULL, 0);
 		json_object_put(m);
@@ -300,7 +347,8 @@ int main(void)
 
 	struct mxc_reader in;
 	mxc_reader_init(&in, MXC_PROTO_MAX_LINE);
-	int restore_in = -1; /* ms until the keymap is due to be restored, -1: nothing pending */
+	/* When spare keycodes used for typing are due to be given back; 0: nothing pending. */
+	uint64_t restore_at = 0;
 	while (r == 0) {
 		char *line;
 		size_t len;
@@ -311,31 +359,49 @@ int main(void)
 			struct json_object *req = NULL;
 			bool typed = false;
 			r = mxc_json_parse(line, len, &req, &err);
+			h.fd_in = -1;
+			mxc_reader_take_fds(&in, &h.fd_in, 1);
 			mxc_reader_drop_fds(&in);
 			if (r == 0)
 				r = answer(&h, req, &typed);
+			h.fd_in = mxc_close(h.fd_in);
 			json_object_put(req);
 			/* Spare keycodes used for typing go back once clients have read them. */
 			if (typed)
-				restore_in = 0;
+				restore_at = mxc_now_mono_ns() / 1000000 + 1;
 			continue;
 		}
-		struct pollfd p = { DAEMON_FD, POLLIN, 0 };
-		if (poll(&p, 1, restore_in) < 0 && errno != EINTR)
+		/*
+		 * Events a round trip already read do not wake poll(): handle what is queued
+		 * first (the clipboard's requestors among them), then wait for either side.
+		 */
+		int d;
+		while ((d = mxc_display_dispatch(h.display, &err)) == 1)
+			;
+		if (d < 0)
 			break;
-		if (p.revents) {
+		struct pollfd p[2] = { { DAEMON_FD, POLLIN, 0 },
+				       { mxc_display_get_fd(h.display), POLLIN, 0 } };
+		uint64_t now = mxc_now_mono_ns() / 1000000;
+		int timeout = !restore_at ? -1 : restore_at > now ? (int)(restore_at - now) : 0;
+		if (poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & (POLLHUP | POLLERR))
+			break; /* the display is gone, and with it the session */
+		if (p[0].revents) {
 			int n = mxc_reader_fill(&in, DAEMON_FD);
 			if (n == 0 || (n < 0 && n != -EAGAIN))
 				break;
-		} else if (restore_in >= 0) {
-			restore_in = mxc_input_restore_keymap(h.input, &err);
-			if (restore_in == 0)
-				restore_in = -1;
-			else if (restore_in < 0)
+		}
+		if (restore_at && mxc_now_mono_ns() / 1000000 >= restore_at) {
+			int again = mxc_input_restore_keymap(h.input, &err);
+			if (again < 0)
 				break;
+			restore_at = again ? mxc_now_mono_ns() / 1000000 + (uint64_t)again : 0;
 		}
 	}
 	mxc_reader_finish(&in);
+	mxc_clipboard_destroy(h.clipboard);
 	mxc_input_destroy(h.input);
 	mxc_display_destroy(h.display);
 	return 0;

@@ -17,6 +17,10 @@ void mxc_session_verb_show(struct mxc_call *call);
 void mxc_session_verb_exec(struct mxc_call *call);
 void mxc_session_verb_launch(struct mxc_call *call);
 
+/* clip.c */
+void mxc_session_verb_clipboard_get(struct mxc_call *call);
+void mxc_session_verb_clipboard_set(struct mxc_call *call);
+
 /* computer.c: the computer-use verbs */
 void mxc_computer_screenshot(struct mxc_call *call);
 void mxc_computer_screen_size(struct mxc_call *call);

@@ -405,6 +405,8 @@ static const struct mxc_verb verbs[] = {
 	{ "audit.list", audit_list, false },
 	{ "audit.verify", audit_verify, false },
 	{ "click", mxc_computer_click, true },
+	{ "clipboard_get", mxc_session_verb_clipboard_get, true },
+	{ "clipboard_set", mxc_session_verb_clipboard_set, true },
 	{ "cursor_position", mxc_computer_cursor_position, true },
 	{ "drag", mxc_computer_drag, true },
 	{ "exec", mxc_session_verb_exec, false },
