@@ -149,6 +149,16 @@ void mxc_call_audit(struct mxc_call *call, const char *action, const char *agent
 		    const char *session, const char *object, const char *result,
 		    struct json_object *details)
 {
+	/* A flood of refused requests about a session must not flood the log. */
+	if (strcmp(result, "denied") == 0) {
+		if (!details)
+			details = json_object_new_object();
+		if (!mxc_session_refusal_audited(call->srv, session, call->actor.uid, action,
+						 details)) {
+			json_object_put(details);
+			return;
+		}
+	}
 	audit(call->srv, &call->actor, action, agent, session, object, result, details);
 }
 

@@ -124,6 +124,13 @@ struct session {
 	struct mxc_source *helper_timer;
 	uint32_t screen_width, screen_height; /* from the helper's greeting */
 
+	/* Refusals written to the audit log at most once a minute per actor and action. */
+	struct {
+		uint32_t uid;
+		char action[32];
+		int64_t at;
+		uint64_t unwritten;
+	} refusals[16];
 	uint64_t activity[ACT_N];
 	bool activity_dirty;      /* changed since last written to the database */
 	struct mxc_source *activity_timer;

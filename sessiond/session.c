@@ -50,6 +50,40 @@ bool mxc_session_pidns_is_session(struct mxc_server *srv, uint64_t pidns)
 	return false;
 }
 
+#define REFUSAL_ROW_INTERVAL_MS 60000
+
+bool mxc_session_refusal_audited(struct mxc_server *srv, const char *session, uint32_t uid,
+				 const char *action, struct json_object *details)
+{
+	struct session *s = session ? session_find(srv, session) : NULL;
+	if (!s)
+		return true;
+	int64_t now = mxc_db_now_ms();
+	size_t n = MXC_ARRAY_SIZE(s->refusals), slot = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s->refusals[i].uid == uid && strcmp(s->refusals[i].action, action) == 0) {
+			slot = i;
+			break;
+		}
+		if (s->refusals[i].at < s->refusals[slot].at)
+			slot = i; /* else reuse the stalest entry */
+	}
+	__typeof__(s->refusals[0]) *e = &s->refusals[slot];
+	if (e->uid != uid || strcmp(e->action, action) != 0) {
+		*e = (__typeof__(*e)){ .uid = uid };
+		snprintf(e->action, sizeof(e->action), "%s", action);
+	}
+	if (e->at && now - e->at < REFUSAL_ROW_INTERVAL_MS) {
+		e->unwritten++;
+		return false;
+	}
+	if (e->unwritten && details)
+		mxc_json_add_i64(details, "refused_since_last_row", (int64_t)e->unwritten);
+	e->at = now;
+	e->unwritten = 0;
+	return true;
+}
+
 unsigned mxc_session_count_for_agent(struct mxc_server *srv, const char *agent)
 {
 	unsigned n = 0;

@@ -44,6 +44,13 @@ void mxc_sessions_recover(struct mxc_server *srv);
 void mxc_sessions_shutdown(struct mxc_server *srv);
 /* Whether a PID namespace (inode) belongs to one of the running sessions. */
 bool mxc_session_pidns_is_session(struct mxc_server *srv, uint64_t pidns);
+/*
+ * Whether a refusal concerning a running session may be written to the audit log now: the
+ * first per minute per actor and action is, later ones are counted and reported in the next
+ * row written (details gains "refused_since_last_row"). True for sessions that don't exist.
+ */
+bool mxc_session_refusal_audited(struct mxc_server *srv, const char *session, uint32_t uid,
+				 const char *action, struct json_object *details);
 /* Number of live sessions of an agent (in memory). */
 unsigned mxc_session_count_for_agent(struct mxc_server *srv, const char *agent);
 
