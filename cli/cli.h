@@ -39,6 +39,9 @@ void mxc_cli_help(FILE *f);
 /* clipboard.c */
 int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv);
 
+/* policy.c */
+int mxc_cli_policy(struct mxc_cli *cli, int argc, char **argv);
+
 /* input.c */
 int mxc_cli_input(struct mxc_cli *cli, int argc, char **argv);
 /* "WxH" */

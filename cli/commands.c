@@ -802,6 +802,8 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	  "drive a session: click, move, drag, scroll, key, type, ..." },
 	{ "launch", launch, "[--cwd DIR] [ID] -- CMD ARGS...",
 	  "start a program in a session as the agent, detached" },
+	{ "policy", mxc_cli_policy, "check|show FILE",
+	  "validate a policy file, or print its effective form" },
 	{ "screenshot", screenshot, "[ID] [-o FILE] [--scale WxH | --max-edge N] [--region X,Y,W,H]",
 	  "save a PNG of a session's screen" },
 	{ "session list", session_list, "[--all] [--agent NAME]", "list sessions" },

@@ -249,7 +249,7 @@ static int parse_containment(struct pctx *c, struct json_object *root)
 	case LINUX:
 		return pwarn_key(c, "containment",
 				 "ignored: mxc always isolates with its own session sandbox "
-				 "(namespaces, Landlock, seccomp), not %s",
+				 "(its own namespaces and mounts), not %s",
 				 name);
 	case WINDOWS:
 		return perr_key(c, "containment", -EOPNOTSUPP,

@@ -276,7 +276,7 @@ Test(policy_mxc, example_11_lxc_hello_world_runs_with_warnings)
 	expect_warnings(p,
 			(const char *const[]){
 			    "containment: ignored: mxc always isolates with its own session "
-			    "sandbox (namespaces, Landlock, seccomp), not lxc",
+			    "sandbox (its own namespaces and mounts), not lxc",
 			    "containerId: ignored: mxc names sessions itself",
 			    "lxc.distribution: ignored: mxc uses the host's system directories",
 			    "lxc.release: ignored: mxc uses the host's system directories", NULL});
@@ -1439,7 +1439,7 @@ Test(policy_mxc, ignorable_platform_fields_warn_with_their_name)
 	expect_warnings(
 	    p, (const char *const[]){
 		   "containment: ignored: mxc always isolates with its own session sandbox "
-		   "(namespaces, Landlock, seccomp), not bubblewrap",
+		   "(its own namespaces and mounts), not bubblewrap",
 		   "containerId: ignored: mxc names sessions itself",
 		   "lxc.distribution: ignored: mxc uses the host's system directories",
 		   "lxc.release: ignored: mxc uses the host's system directories",
