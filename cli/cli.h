@@ -36,6 +36,9 @@ extern const size_t mxc_cli_n_commands;
 
 void mxc_cli_help(FILE *f);
 
+/* mcp.c: the MCP server over stdio */
+int mxc_cli_mcp(struct mxc_cli *cli, int argc, char **argv);
+
 /* clipboard.c */
 int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv);
 

@@ -9,6 +9,9 @@
 
 int mxc_conn_open(struct mxc_conn *c, const char *path, struct mxc_error *err)
 {
+	/* Closing a connection that failed to open is then harmless. */
+	c->fd = -1;
+	mxc_reader_init(&c->in, MXC_PROTO_MAX_RESPONSE);
 	if (!path)
 		path = getenv("MXC_SOCKET");
 	if (!path || !*path)
@@ -27,7 +30,6 @@ int mxc_conn_open(struct mxc_conn *c, const char *path, struct mxc_error *err)
 		return mxc_error_errno(err, r, "cannot reach mxc-sessiond at '%s'%s", path,
 				       r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
 	}
-	mxc_reader_init(&c->in, MXC_PROTO_MAX_RESPONSE);
 	return 0;
 }
 
@@ -92,4 +94,19 @@ int mxc_conn_call(struct mxc_conn *c, const char *verb, struct json_object *args
 	if (r < 0)
 		return r;
 	return mxc_conn_recv(c, ret_resp, ret_result, NULL, 0, NULL, err);
+}
+
+int mxc_conn_request(const char *socket_path, const char *verb, struct json_object *args,
+		     const int *fds, size_t n_fds, struct json_object **ret_resp,
+		     struct json_object **ret_result, int *ret_fds, size_t max_fds,
+		     size_t *ret_n_fds, struct mxc_error *err)
+{
+	struct mxc_conn c;
+	int r = mxc_conn_open(&c, socket_path, err);
+	if (r < 0)
+		json_object_put(args);
+	else if ((r = mxc_conn_send(&c, verb, args, fds, n_fds, err)) == 0)
+		r = mxc_conn_recv(&c, ret_resp, ret_result, ret_fds, max_fds, ret_n_fds, err);
+	mxc_conn_close(&c);
+	return r;
 }

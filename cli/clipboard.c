@@ -89,7 +89,6 @@ int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv)
 	struct json_object *args = json_object_new_object(), *resp, *res;
 	mxc_json_add_str(args, "session", id);
 	mxc_json_add_str(args, "mime", mime);
-	struct mxc_conn conn;
 	struct mxc_error err = { 0 };
 	int fd = -1;
 	size_t n_fds = 0;
@@ -113,17 +112,14 @@ int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv)
 			return MXC_EXIT_FAILURE;
 		}
 	}
-	if (mxc_conn_open(&conn, cli->socket, &err) < 0 ||
-	    mxc_conn_send(&conn, get ? "clipboard_get" : "clipboard_set", args, &fd, get ? 0 : 1,
-			  &err) < 0 ||
-	    mxc_conn_recv(&conn, &resp, &res, &fd, get ? 1 : 0, &n_fds, &err) < 0) {
+	int sent = fd;
+	if (mxc_conn_request(cli->socket, get ? "clipboard_get" : "clipboard_set", args, &sent,
+			     get ? 0 : 1, &resp, &res, &fd, get ? 1 : 0, &n_fds, &err) < 0) {
 		if (!get)
-			mxc_close(fd);
-		mxc_conn_close(&conn);
+			mxc_close(sent);
 		fprintf(stderr, "mxc: %s\n", err.msg);
 		return MXC_EXIT_FAILURE;
 	}
-	mxc_conn_close(&conn);
 	if (!get) {
 		mxc_close(fd);
 		if (cli->json)

@@ -41,16 +41,11 @@ static int fail(const struct mxc_error *err)
 static int call(struct mxc_cli *cli, const char *verb, struct json_object *args,
 		struct json_object **ret_resp, struct json_object **ret_result)
 {
-	struct mxc_conn c;
 	struct mxc_error err = { 0 };
-	int r = mxc_conn_open(&c, cli->socket, &err);
-	if (r < 0) {
-		json_object_put(args);
-		return fail(&err);
-	}
-	r = mxc_conn_call(&c, verb, args, ret_resp, ret_result, &err);
-	mxc_conn_close(&c);
-	return r < 0 ? fail(&err) : 0;
+	return mxc_conn_request(cli->socket, verb, args, NULL, 0, ret_resp, ret_result, NULL, 0,
+				NULL, &err) < 0
+		       ? fail(&err)
+		       : 0;
 }
 
 static void print_json(struct json_object *o)
@@ -448,8 +443,13 @@ static int exec_cmd(struct mxc_cli *cli, int argc, char **argv)
 	struct mxc_conn conn;
 	struct mxc_error err = { 0 };
 	int fds[3] = { in[0], out[1], errp[1] };
-	if (mxc_conn_open(&conn, cli->socket, &err) < 0 ||
-	    mxc_conn_send(&conn, "exec", args, fds, 3, &err) < 0) {
+	if (mxc_conn_open(&conn, cli->socket, &err) < 0) {
+		json_object_put(args);
+		fprintf(stderr, "mxc: %s\n", err.msg);
+		return EXEC_FAILED;
+	}
+	if (mxc_conn_send(&conn, "exec", args, fds, 3, &err) < 0) {
+		mxc_conn_close(&conn);
 		fprintf(stderr, "mxc: %s\n", err.msg);
 		return EXEC_FAILED;
 	}
@@ -589,7 +589,7 @@ static int screenshot(struct mxc_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL;
-	struct json_object *args = json_object_new_object();
+	struct json_object *args = json_object_new_object(), *region;
 	int c;
 	int64_t w, h;
 	uint64_t edge;
@@ -605,8 +605,8 @@ static int screenshot(struct mxc_cli *cli, int argc, char **argv)
 			json_object_object_add(args, "scale", scale);
 		} else if (c == 'm' && mxc_parse_u64(optarg, 100000, &edge) == 0) {
 			mxc_json_add_i64(args, "max_edge", (int64_t)edge);
-		} else if (c == 'r' && mxc_cli_parse_region(optarg)) {
-			json_object_object_add(args, "region", mxc_cli_parse_region(optarg));
+		} else if (c == 'r' && (region = mxc_cli_parse_region(optarg))) {
+			json_object_object_add(args, "region", region);
 		} else if (c == 'j') {
 			cli->json = true;
 		} else {
@@ -624,22 +624,14 @@ static int screenshot(struct mxc_cli *cli, int argc, char **argv)
 		fprintf(stderr, "mxc: not writing a PNG to a terminal; use -o FILE or a pipe\n");
 		return MXC_EXIT_USAGE;
 	}
-	struct mxc_conn conn;
 	struct mxc_error err = { 0 };
 	struct json_object *resp, *res;
 	mxc_json_add_str(args, "session", id);
 	int fd = -1;
 	size_t n_fds = 0;
-	if (mxc_conn_open(&conn, cli->socket, &err) < 0) {
-		json_object_put(args);
+	if (mxc_conn_request(cli->socket, "screenshot", args, NULL, 0, &resp, &res, &fd, 1, &n_fds,
+			     &err) < 0)
 		return fail(&err);
-	}
-	if (mxc_conn_send(&conn, "screenshot", args, NULL, 0, &err) < 0 ||
-	    mxc_conn_recv(&conn, &resp, &res, &fd, 1, &n_fds, &err) < 0) {
-		mxc_conn_close(&conn);
-		return fail(&err);
-	}
-	mxc_conn_close(&conn);
 	/*
 	 * The PNG arrives as a sealed memfd: mapped, not read, since its file offset is shared
 	 * with whoever wrote it. The seals guarantee its size cannot change under the mapping.
@@ -802,6 +794,8 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	  "drive a session: click, move, drag, scroll, key, type, ..." },
 	{ "launch", launch, "[--cwd DIR] [ID] -- CMD ARGS...",
 	  "start a program in a session as the agent, detached" },
+	{ "mcp", mxc_cli_mcp, "[SESSION] [--max-edge N]",
+	  "serve a session's computer-use tools over MCP (stdio)" },
 	{ "policy", mxc_cli_policy, "check|show FILE",
 	  "validate a policy file, or print its effective form" },
 	{ "screenshot", screenshot, "[ID] [-o FILE] [--scale WxH | --max-edge N] [--region X,Y,W,H]",

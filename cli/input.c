@@ -201,8 +201,15 @@ int mxc_cli_input(struct mxc_cli *cli, int argc, char **argv)
 	} else if (strcmp(a->name, "type") == 0) {
 		char *text = NULL;
 		size_t len = 0;
-		if (strcmp(pos[0], "-") == 0 && mxc_read_fd(STDIN_FILENO, 64 * 1024, &text, &len) < 0)
-			bad = true;
+		int r = strcmp(pos[0], "-") == 0 ? mxc_read_fd(STDIN_FILENO, 64 * 1024, &text, &len)
+						 : 0;
+		if (r < 0) {
+			/* Not a usage error: say what is wrong with the input. */
+			json_object_put(args);
+			fprintf(stderr, "mxc: cannot type standard input: %s\n",
+				r == -EFBIG ? "longer than 64 KiB" : strerror(-r));
+			return MXC_EXIT_FAILURE;
+		}
 		json_object_object_add(args, "text",
 				       json_object_new_string_len(text ? text : pos[0],
 								  (int)(text ? len : strlen(pos[0]))));
@@ -238,16 +245,13 @@ int mxc_cli_input(struct mxc_cli *cli, int argc, char **argv)
 		return usage(a);
 	}
 
-	struct mxc_conn conn;
 	struct mxc_error err = { 0 };
 	struct json_object *resp, *res;
-	if (mxc_conn_open(&conn, cli->socket, &err) < 0 ||
-	    mxc_conn_call(&conn, a->name, args, &resp, &res, &err) < 0) {
-		mxc_conn_close(&conn);
+	if (mxc_conn_request(cli->socket, a->name, args, NULL, 0, &resp, &res, NULL, 0, NULL,
+			     &err) < 0) {
 		fprintf(stderr, "mxc: %s\n", err.msg);
 		return MXC_EXIT_FAILURE;
 	}
-	mxc_conn_close(&conn);
 	if (cli->json) {
 		printf("%s\n", mxc_json_pretty(res));
 	} else if (strcmp(a->name, "cursor_position") == 0) {

@@ -62,6 +62,9 @@ static int adopt(struct mxc_server *srv, struct json_object *row, struct mxc_err
 	snprintf(s->owner.name, sizeof(s->owner.name), "%s", owner_name ? owner_name : "?");
 	s->width = (uint32_t)w;
 	s->height = (uint32_t)h;
+	/* What the new helper's greeting will confirm; verbs may arrive before it. */
+	s->screen_width = s->width;
+	s->screen_height = s->height;
 	s->depth = (uint32_t)depth;
 	s->started_at = started;
 	s->state = RUNNING;
