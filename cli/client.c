@@ -86,16 +86,6 @@ int mxc_conn_recv(struct mxc_conn *c, struct json_object **ret_resp,
 	return 0;
 }
 
-int mxc_conn_call(struct mxc_conn *c, const char *verb, struct json_object *args,
-		  struct json_object **ret_resp, struct json_object **ret_result,
-		  struct mxc_error *err)
-{
-	int r = mxc_conn_send(c, verb, args, NULL, 0, err);
-	if (r < 0)
-		return r;
-	return mxc_conn_recv(c, ret_resp, ret_result, NULL, 0, NULL, err);
-}
-
 int mxc_conn_request(const char *socket_path, const char *verb, struct json_object *args,
 		     const int *fds, size_t n_fds, struct json_object **ret_resp,
 		     struct json_object **ret_result, int *ret_fds, size_t max_fds,

@@ -23,11 +23,6 @@ int mxc_conn_send(struct mxc_conn *c, const char *verb, struct json_object *args
 int mxc_conn_recv(struct mxc_conn *c, struct json_object **ret_resp,
 		  struct json_object **ret_result, int *ret_fds, size_t max_fds, size_t *ret_n_fds,
 		  struct mxc_error *err);
-/* send + recv */
-int mxc_conn_call(struct mxc_conn *c, const char *verb, struct json_object *args,
-		  struct json_object **ret_resp, struct json_object **ret_result,
-		  struct mxc_error *err);
-
 /*
  * One request on a connection of its own: connects, sends verb with args (always consumed)
  * and fds (not closed), waits for the answer, disconnects. Up to max_fds descriptors of the
