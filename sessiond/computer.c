@@ -28,8 +28,6 @@
 #define MAX_WAIT_MS 60000
 /* Activity counters reach the database at most this long after they change. */
 #define ACTIVITY_SAVE_MS 1000
-/* A refusal of input is audited at most this often per session; the rest are counted. */
-#define DENIED_AUDIT_INTERVAL_MS 60000
 
 const char *const session_activity_names[] = {
 	[ACT_SCREENSHOT] = "screenshot",     [ACT_MOVE] = "move",
@@ -133,11 +131,15 @@ static int map_point(const struct space *sp, int64_t x, int64_t y, int32_t *px, 
 	return 0;
 }
 
-/* Physical back into a space: the image pixel showing it (clamped to the image). */
+/*
+ * Physical back into a space: the image pixel showing it, the one whose area holds the
+ * pixel's centre (clamped to the image). The centre, not the corner: then a point clicked in
+ * a shrunk image maps back to the image pixel it was given as.
+ */
 static void unmap_point(const struct space *sp, int32_t px, int32_t py, int64_t *x, int64_t *y)
 {
-	int64_t ix = (px - sp->x) * sp->image_width / sp->width;
-	int64_t iy = (py - sp->y) * sp->image_height / sp->height;
+	int64_t ix = (2 * (px - sp->x) + 1) * sp->image_width / (2 * sp->width);
+	int64_t iy = (2 * (py - sp->y) + 1) * sp->image_height / (2 * sp->height);
 	*x = ix < 0 ? 0 : ix >= sp->image_width ? sp->image_width - 1 : ix;
 	*y = iy < 0 ? 0 : iy >= sp->image_height ? sp->image_height - 1 : iy;
 }
@@ -224,23 +226,19 @@ struct json_object *session_activity_json(const struct session *s)
 }
 
 /* Refuses input the policy does not allow; audits the first refusal a minute, counts all. */
+/*
+ * Refuses input the policy does not allow. Every refusal is counted; the audit log gets one
+ * "input" row a minute per actor (the central throttle), naming the verb refused.
+ */
 static bool input_allowed(struct mxc_call *call, struct session *s)
 {
 	if (s->policy->ui.allow_input_injection)
 		return true;
-	int64_t now = mxc_db_now_ms();
 	session_count(s, ACT_DENIED);
-	if (now - s->denied_audited_at >= DENIED_AUDIT_INTERVAL_MS) {
-		struct json_object *d =
-			mxc_audit_reason("input injection is not allowed by the session's policy");
-		if (s->denied_unaudited)
-			mxc_json_add_i64(d, "refused_since_last_row", (int64_t)s->denied_unaudited);
-		mxc_call_audit(call, call->verb, s->agent, s->id, NULL, "denied", d);
-		s->denied_audited_at = now;
-		s->denied_unaudited = 0;
-	} else {
-		s->denied_unaudited++;
-	}
+	struct json_object *d =
+		mxc_audit_reason("input injection is not allowed by the session's policy");
+	mxc_json_add_str(d, "verb", call->verb);
+	mxc_call_audit(call, "input", s->agent, s->id, NULL, "denied", d);
 	mxc_call_fail(call, -EPERM,
 		      "session '%s': input injection is not allowed by its policy "
 		      "(ui.allowInputInjection is false)",
@@ -624,12 +622,15 @@ void mxc_computer_drag(struct mxc_call *call)
 				  MAX_DRAG_POINTS);
 	struct json_object *out = json_object_new_array();
 	for (size_t i = 0; r == 0 && i < json_object_array_length(path); i++) {
-		struct json_object *pt = json_object_array_get_idx(path, i);
-		struct json_object *jx = json_object_array_get_idx(pt, 0);
-		struct json_object *jy = json_object_array_get_idx(pt, 1);
+		struct json_object *pt = json_object_array_get_idx(path, i), *jx = NULL, *jy = NULL;
 		int32_t x, y;
-		if (!json_object_is_type(pt, json_type_array) || json_object_array_length(pt) != 2 ||
-		    !json_object_is_type(jx, json_type_int) || !json_object_is_type(jy, json_type_int)) {
+		/* json-c asserts on indexing anything but an array: look before indexing. */
+		if (json_object_is_type(pt, json_type_array) && json_object_array_length(pt) == 2) {
+			jx = json_object_array_get_idx(pt, 0);
+			jy = json_object_array_get_idx(pt, 1);
+		}
+		if (!json_object_is_type(jx, json_type_int) ||
+		    !json_object_is_type(jy, json_type_int)) {
 			r = mxc_error_set(&err, -EINVAL, "'path[%zu]': must be [x, y]", i);
 			break;
 		}
@@ -818,6 +819,11 @@ void mxc_computer_type(struct mxc_call *call)
 	const char *text = NULL;
 	if (mxc_json_get_str(call->args, "text", MAX_TYPE_BYTES, &text, &err) < 0) {
 		mxc_call_fail(call, -EINVAL, "%s", err.msg[0] ? err.msg : "'text': missing");
+		return;
+	}
+	/* Typing nothing is a client's mistake, reported like the other empty arguments. */
+	if (!*text) {
+		mxc_call_fail(call, -EINVAL, "'text': empty; there is nothing to type");
 		return;
 	}
 	struct json_object *args = json_object_new_object();

@@ -18,6 +18,9 @@
 #include "session.h"
 #include "spawn.h"
 
+/* Time typing may take per byte of text, on top of the helper's usual deadline. */
+#define HELPER_TYPE_MS_PER_BYTE 2
+
 static void req_free(struct helper_req *q)
 {
 	json_object_put(q->args);
@@ -84,19 +87,37 @@ static void on_helper_timer(struct mxc_source *src, void *data)
 		session_kill(s, "failed", "the display helper did not start in time", true);
 }
 
+/*
+ * How long the helper may take over its oldest request: a round trip's time, and for text the
+ * time typing takes besides. Typing waits for clients to read each batch of remapped keys
+ * (see mxc_input_type), so 64 KiB of characters the layout lacks takes a minute or more.
+ */
+static uint64_t helper_deadline_ms(struct session *s)
+{
+	uint64_t ms = s->srv->cfg.helper_timeout_ms;
+	const char *text = NULL;
+	if (mxc_list_empty(&s->helper_sent))
+		return ms;
+	struct helper_req *q = mxc_container_of(s->helper_sent.next, struct helper_req, link);
+	if (strcmp(q->verb, "type") == 0 &&
+	    mxc_json_get_str(q->args, "text", MXC_PROTO_MAX_LINE, &text, NULL) == 0)
+		ms += HELPER_TYPE_MS_PER_BYTE * strlen(text);
+	return ms;
+}
+
 static void helper_arm_timer(struct session *s)
 {
 	mxc_source_remove(s->helper_timer);
 	s->helper_timer = NULL;
 	if (!s->helper_ready || !mxc_list_empty(&s->helper_sent))
-		s->helper_timer = mxc_loop_add_timer(s->srv->loop, s->srv->cfg.helper_timeout_ms,
+		s->helper_timer = mxc_loop_add_timer(s->srv->loop, helper_deadline_ms(s),
 						     on_helper_timer, s);
 }
 
 static void helper_send(struct session *s, struct helper_req *q)
 {
-	struct json_object *req = mxc_proto_request(q->verb, q->args);
-	q->args = NULL;
+	/* The request keeps its arguments until answered: its deadline depends on them. */
+	struct json_object *req = mxc_proto_request(q->verb, json_object_get(q->args));
 	size_t len;
 	const char *text = mxc_json_str(req, &len);
 	char *line = malloc(len + 1);
@@ -130,7 +151,8 @@ void session_helper_call(struct session *s, const char *verb, struct json_object
 	q->done = done;
 	q->data = data;
 	q->n_fds = n_fds < MXC_PROTO_MAX_FDS ? n_fds : MXC_PROTO_MAX_FDS;
-	memcpy(q->fds, fds, q->n_fds * sizeof(int));
+	if (q->n_fds) /* fds may be NULL when there are none: memcpy must not see it */
+		memcpy(q->fds, fds, q->n_fds * sizeof(int));
 	if (!s->policy->ui.allow_windows) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "session '%s' has no display (ui.allowWindows is false)",

@@ -134,8 +134,6 @@ struct session {
 	uint64_t activity[ACT_N];
 	bool activity_dirty;      /* changed since last written to the database */
 	struct mxc_source *activity_timer;
-	int64_t denied_audited_at; /* when a refused input was last written as a row */
-	uint64_t denied_unaudited; /* refusals since, counted only */
 };
 
 /* Where a session sees its own daemon socket. */
