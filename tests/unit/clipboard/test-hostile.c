@@ -542,6 +542,8 @@ Test(hostile_requestor, a_requestor_that_stops_reading_incr_chunks_is_dropped)
 	uint8_t *text = make_text(5u << 20, &len);
 
 	cr_assert_not_null(text);
+	/* Long enough that serving the other requestor below, on a loaded machine, stays within. */
+	mxc_clipboard_set_timeout(w.c[0], 2000);
 	owner_serves("text/plain", text, len);
 	cr_assert_eq(raw_connect(&w, &rc), 0);
 	prop = raw_atom(&rc, "RAW_PROP");
@@ -550,7 +552,7 @@ Test(hostile_requestor, a_requestor_that_stops_reading_incr_chunks_is_dropped)
 	expect_still_served(text, len);
 	clipworld_serve_stop(&w, 0);
 	cr_expect_eq(mxc_clipboard_transfers(w.c[0]), 1);
-	usleep(600000); /* the timeout is 500 ms */
+	usleep(2200000); /* past the 2000 ms timeout */
 	cr_expect_eq(mxc_clipboard_transfers(w.c[0]), 0);
 	/* Reading on after being dropped gets nothing more (beyond the chunk already there). */
 	free(raw_wait_event(&rc, 127 /* no such event */, NULL, NULL, 100));
