@@ -440,3 +440,23 @@ int64_t mxc_test_int(struct json_object *o, const char *key)
 	mxc_json_get_i64(o, key, INT64_MIN, INT64_MAX, &v, NULL);
 	return v;
 }
+
+void mxc_harness_install(const char *agent, const char *src, const char *name, char *ret,
+			 size_t len)
+{
+	const struct passwd *pw = getpwnam(agent);
+	cr_assert_not_null(pw, "agent %s has no account", agent);
+	char tmp[400], *data = NULL;
+	size_t n = 0;
+	cr_assert_eq(mxc_read_file(src, 512u << 20, &data, &n), 0, "cannot read %s", src);
+	snprintf(ret, len, "%s/%s", pw->pw_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.new", ret);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	cr_assert_geq(fd, 0, "cannot write %s: %s", tmp, strerror(errno));
+	cr_assert_eq(mxc_write_all(fd, data, n), 0);
+	cr_assert_eq(fchown(fd, pw->pw_uid, pw->pw_gid), 0);
+	cr_assert_eq(fchmod(fd, 0755), 0);
+	close(fd);
+	cr_assert_eq(rename(tmp, ret), 0);
+	free(data);
+}

@@ -62,6 +62,13 @@ struct json_object *mxc_test_json(const char *text);
 const char *mxc_test_str(struct json_object *o, const char *key);
 int64_t mxc_test_int(struct json_object *o, const char *key);
 
+/*
+ * Copies the file src into the agent's home as name, owned by the agent, mode 0755, and
+ * puts its path there in ret (the build directory is not visible inside a session).
+ */
+void mxc_harness_install(const char *agent, const char *src, const char *name, char *ret,
+			 size_t len);
+
 /* Whether a process with this pid exists. */
 bool mxc_pid_alive(pid_t pid);
 /* Number of processes of this test (below its keeper) running as uid. */

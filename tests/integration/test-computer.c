@@ -85,29 +85,6 @@ static const struct passwd *agent_account(const char *agent)
 	return pw;
 }
 
-/*
- * Copies a program into the agent's home (the build directory is not visible in a session),
- * owned by the agent. Written aside and renamed: a copy that is running stays intact.
- */
-static void copy_to_home(const char *agent, const char *src, const char *name, char *ret,
-			 size_t len)
-{
-	const struct passwd *pw = agent_account(agent);
-	char tmp[400], *data = NULL;
-	size_t n = 0;
-	cr_assert_eq(mxc_read_file(src, 512u << 20, &data, &n), 0, "cannot read %s", src);
-	snprintf(ret, len, "%s/%s", pw->pw_dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.new", ret);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	cr_assert_geq(fd, 0, "cannot write %s: %s", tmp, strerror(errno));
-	cr_assert_eq(mxc_write_all(fd, data, n), 0);
-	cr_assert_eq(fchown(fd, pw->pw_uid, pw->pw_gid), 0);
-	cr_assert_eq(fchmod(fd, 0755), 0);
-	close(fd);
-	cr_assert_eq(rename(tmp, ret), 0);
-	free(data);
-}
-
 static struct json_object *session_show(const char *id)
 {
 	char *out = mxc_ok(&h, "session", "show", id, "--json", NULL);
@@ -151,7 +128,7 @@ static void rec_start(struct rec *r, const char *agent, const char *id, const ch
 	*r = (struct rec){0};
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	snprintf(src, sizeof(src), "%s/tests/integration/xrecorder", h.bin);
-	copy_to_home(agent, src, "xrecorder", exe, sizeof(exe));
+	mxc_harness_install(agent, src, "xrecorder", exe, sizeof(exe));
 	const char *home = agent_account(agent)->pw_dir;
 	/* Per session: sessions of one agent share its home. */
 	snprintf(r->file, sizeof(r->file), "%s/events-%s.jsonl", home, id);
@@ -1361,7 +1338,7 @@ static void install_agent_cli(const char *agent)
 {
 	char src[400];
 	snprintf(src, sizeof(src), "%s/cli/mxc", h.bin);
-	copy_to_home(agent, src, "mxc", agent_cli, sizeof(agent_cli));
+	mxc_harness_install(agent, src, "mxc", agent_cli, sizeof(agent_cli));
 }
 
 Test(computer, the_agent_drives_its_own_session_through_its_socket)
