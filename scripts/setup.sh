@@ -15,8 +15,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	gcc meson ninja-build pkg-config \
 	libjson-c-dev libsqlite3-dev libssl-dev libspng-dev zlib1g-dev \
-	libxcb1-dev libxcb-shm0-dev libxau-dev \
-	libcriterion-dev \
+	libxcb1-dev libxcb-shm0-dev libxcb-xtest0-dev libxcb-xkb-dev libxau-dev \
+	libxkbcommon-dev libxkbcommon-x11-dev \
+	libcriterion-dev libseccomp-dev \
 	xvfb xfonts-base x11-xkb-utils xkb-data x11-utils x11-xserver-utils xterm xclip \
 	passwd login procps >/dev/null
 
