@@ -16,7 +16,6 @@
 #include "proc.h"
 #include "session-private.h"
 #include "session.h"
-#include "spawn.h"
 
 /* Time typing may take per byte of text, on top of the helper's usual deadline. */
 #define HELPER_TYPE_MS_PER_BYTE 2
@@ -56,9 +55,10 @@ void session_helper_stop(struct session *s, const char *why)
 {
 	mxc_source_remove(s->helper_timer);
 	s->helper_timer = NULL;
-	mxc_source_kill(s->helper_proc, SIGKILL);
-	mxc_source_remove(s->helper_proc);
-	s->helper_proc = NULL;
+	if (s->helper_id) {
+		session_init_kill(s, s->helper_id, SIGKILL);
+		s->helper_id = 0; /* its exit, still to come, is no longer ours */
+	}
 	mxc_source_remove(s->helper_src);
 	s->helper_src = NULL;
 	s->helper_fd = mxc_close(s->helper_fd);
@@ -160,7 +160,7 @@ void session_helper_call(struct session *s, const char *verb, struct json_object
 		req_done(s, q, -ENODEV, msg, NULL, NULL, 0);
 		return;
 	}
-	if (!s->helper_proc) {
+	if (!s->helper_id) {
 		struct mxc_error err = { 0 };
 		if (s->helper_starts >= MAX_HELPER_STARTS) {
 			char msg[128];
@@ -287,15 +287,20 @@ static void on_helper_io(struct mxc_source *src, int fd, uint32_t events, void *
 	helper_update_events(s);
 }
 
-/* Runs when the helper process has exited. */
-static void on_helper_exit(struct mxc_source *src, const siginfo_t *info, void *data)
+/* What becomes of the helper process: it must run, and its end ends its requests. */
+static void on_helper_event(struct session *s, void *data, uint64_t id,
+			    enum session_init_event ev, int value, const char *msg)
 {
-	struct session *s = data;
-	s->helper_proc = NULL;
+	if (ev == INIT_SPAWNED || id != s->helper_id)
+		return; /* running; or a helper already stopped, whose end changes nothing */
+	s->helper_id = 0;
 	bool starting = s->state == STARTING || s->adopting;
-	char why[128];
-	snprintf(why, sizeof(why), "the display helper exited (status %d)",
-		 mxc_wait_status_code(info->si_code, info->si_status));
+	char why[400];
+	if (ev == INIT_EXITED)
+		snprintf(why, sizeof(why), "the display helper exited (status %d)", value);
+	else
+		snprintf(why, sizeof(why), "the display helper %s: %s",
+			 ev == INIT_FAILED ? "could not be started" : "was lost", msg);
 	session_helper_stop(s, why);
 	if (starting)
 		session_kill(s, "failed", why, true);
@@ -308,43 +313,26 @@ int session_helper_start(struct session *s, struct mxc_error *err)
 		return mxc_error_errno(err, -errno, "failed to create the helper channel");
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int fds[4] = { null, null, null, sv[1] };
-	char name[] = "mxc-session-helper";
-	char *argv[] = { name, NULL };
-	struct mxc_spawn sp = {
-		.leader_pidfd = mxc_source_fd(s->leader),
-		.uid = s->uid,
-		.gid = s->gid,
-		.groups = s->groups,
-		.n_groups = s->n_groups,
-		.exe_fd = s->srv->helper_fd,
-		.argv = argv,
-		.envp = s->env,
-		.cwd = s->home,
-		.fds = fds,
-		.n_fds = 4,
-		.nproc = s->policy->limits.tasks,
-	};
-	int pidfd = -1;
+	char path[] = MXC_SESSION_LIBEXEC "/mxc-session-helper";
+	char *argv[] = { path, NULL };
+	struct session_spawn sp = { .argv = argv, .fds = fds, .n_fds = 4 };
+	uint64_t id = 0;
 	int r = null < 0 ? mxc_error_errno(err, -errno, "failed to open /dev/null")
-			 : mxc_spawn_in_session(&sp, &pidfd, err);
+			 : session_init_spawn(s, &sp, on_helper_event, NULL, &id, err);
 	mxc_close(null);
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
 		return r;
 	}
+	s->helper_id = id;
 	s->helper_starts++;
 	s->helper_fd = sv[0];
 	fcntl(s->helper_fd, F_SETFL, O_NONBLOCK);
 	mxc_reader_init(&s->helper_in, MXC_PROTO_MAX_LINE);
 	s->helper_out = (struct mxc_outq){ 0 };
-	s->helper_proc = mxc_loop_add_pidfd(s->srv->loop, pidfd, on_helper_exit, s);
 	s->helper_src = mxc_loop_add_fd(s->srv->loop, s->helper_fd, EPOLLIN, on_helper_io, s);
-	if (!s->helper_proc || !s->helper_src) {
-		if (!s->helper_proc) {
-			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-			close(pidfd);
-		}
+	if (!s->helper_src) {
 		session_helper_stop(s, "failed to watch the display helper");
 		return mxc_error_set(err, -ENOMEM, "failed to watch the display helper");
 	}

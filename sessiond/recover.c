@@ -17,7 +17,6 @@
 #include "proc.h"
 #include "session-private.h"
 #include "session.h"
-#include "spawn.h"
 
 /* Kills a leftover leader by pid, only if it is still the process that was recorded. */
 static void kill_recorded(pid_t pid, uint64_t starttime)
@@ -106,6 +105,12 @@ static int adopt(struct mxc_server *srv, struct json_object *row, struct mxc_err
 		return err->code;
 	}
 	/* From here the session is live: failures end it through session_kill. */
+	if (session_init_connect(s, err) < 0) {
+		char why[600];
+		snprintf(why, sizeof(why), "could not re-attach after a daemon restart: %s", err->msg);
+		session_kill(s, "failed", why, true);
+		return 0;
+	}
 	if (!s->policy->ui.allow_windows) {
 		session_running(s);
 		session_arm_timeout(s);

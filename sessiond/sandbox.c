@@ -349,6 +349,54 @@ static int add_socket_dir(int rootfd, const struct mxc_sandbox *sb, struct mxc_e
 		       false, err);
 }
 
+/*
+ * The session-side programs, each bound over an empty file in /run/mxc-libexec: exactly the
+ * files the daemon checked when it started, whatever their host directory holds besides.
+ * (A mount of the host's namespace cannot be cloned through a descriptor from here; the path
+ * is, and the inode says whether it is still the same file.)
+ */
+static int add_programs(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
+{
+	if (!sb->n_programs)
+		return 0;
+	if (mkdirat(rootfd, "run/mxc-libexec", 0755) < 0)
+		return mxc_error_errno(err, -errno, "failed to create '/run/mxc-libexec'");
+	for (size_t i = 0; i < sb->n_programs; i++) {
+		const struct mxc_sandbox_program *p = &sb->programs[i];
+		char rel[256];
+		if (!p->name[0] || strchr(p->name, '/') ||
+		    (size_t)snprintf(rel, sizeof(rel), "run/mxc-libexec/%s", p->name) >= sizeof(rel))
+			return mxc_error_set(err, -EINVAL, "bad program name '%s'", p->name);
+		int fd = openat(rootfd, rel, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
+		if (fd < 0)
+			return mxc_error_errno(err, -errno, "failed to create '/%s'", rel);
+		close(fd);
+		int tree = open_tree(AT_FDCWD, p->path,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+		if (tree < 0)
+			return mxc_error_errno(err, -errno, "failed to clone program '%s'", p->path);
+		struct stat a, b;
+		if (fstat(tree, &a) < 0 || fstat(p->fd, &b) < 0 || a.st_dev != b.st_dev ||
+		    a.st_ino != b.st_ino) {
+			close(tree);
+			return mxc_error_set(err, -ESTALE,
+					     "'%s' was replaced since mxc-sessiond started; restart "
+					     "it",
+					     p->path);
+		}
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						       MOUNT_ATTR_NODEV,
+					   .propagation = MS_PRIVATE };
+		int r = mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
+		if (r == 0)
+			r = attach(tree, rootfd, rel);
+		close(tree);
+		if (r < 0)
+			return mxc_error_errno(err, r, "failed to mount program '%s'", p->name);
+	}
+	return 0;
+}
+
 static int loopback_up(struct mxc_error *err)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -426,7 +474,8 @@ int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err)
 		goto out;
 
 	if ((r = add_home(rootfd, sb, err)) < 0 || (r = lock_masks(rootfd, sb, masked, err)) < 0 ||
-	    (r = add_socket_dir(rootfd, sb, err)) < 0 || (r = set_readonly(rootfd, "run", err)) < 0)
+	    (r = add_socket_dir(rootfd, sb, err)) < 0 || (r = add_programs(rootfd, sb, err)) < 0 ||
+	    (r = set_readonly(rootfd, "run", err)) < 0)
 		goto out;
 	if (sb->cookie && (r = write_xauthority(rootfd, sb, err)) < 0)
 		goto out;

@@ -16,6 +16,16 @@ struct mxc_sandbox {
 	const char *root;    /* empty host directory the new root is assembled on */
 	const char *x11_dir; /* host directory bound at /tmp/.X11-unix, or NULL */
 	const char *socket_dir; /* host directory bound read-only at /run/mxc, or NULL */
+	/*
+	 * Programs bound read-only at /run/mxc-libexec/NAME from their host path, which must
+	 * still be the file fd (O_PATH) refers to.
+	 */
+	const struct mxc_sandbox_program {
+		const char *name;
+		const char *path;
+		int fd;
+	} *programs;
+	size_t n_programs;
 	const char *home;    /* the agent's home, bound read-write at the same path */
 	const char *const *masks; /* host paths that must not be visible, NULL-terminated */
 	uint32_t uid, gid;
@@ -32,7 +42,7 @@ struct mxc_sandbox {
  * /run/user/UID (the XDG_RUNTIME_DIR); a minimal /dev; a /proc of the session's PID
  * namespace; a read-only /sys; the home read-write; every mask path covered by an empty
  * read-only tmpfs; /home and /root absent; the session's own daemon socket directory
- * read-only at /run/mxc.
+ * read-only at /run/mxc; the session-side mxc programs read-only at /run/mxc-libexec.
  */
 int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err);
 

@@ -32,6 +32,25 @@ enum state {
 
 struct session;
 
+/* What becomes of a process the daemon asked a session's init to start. */
+enum session_init_event {
+	INIT_SPAWNED, /* it runs (value: its pid in the session); final for a detached one */
+	INIT_FAILED,  /* it could not be started (value: -errno, msg) */
+	INIT_EXITED,  /* it ended (value: exit status, 128+N for signal N) */
+	INIT_LOST,    /* the session or its init went away first (msg says why) */
+};
+typedef void (*session_init_fn)(struct session *s, void *data, uint64_t id,
+				enum session_init_event ev, int value, const char *msg);
+
+struct session_spawn {
+	char *const *argv;  /* looked up in the session's PATH */
+	const char *cwd;    /* NULL: the agent's home */
+	const char *output; /* NULL: stdio from fds, else stdout and stderr appended there */
+	bool detach;        /* survives the daemon; its exit is not reported */
+	const int *fds;     /* its descriptors 0, 1, 2 (and 3): copied, not taken */
+	size_t n_fds;
+};
+
 /* What a session's agent or owner did, counted for the audit log rather than a row each. */
 enum session_activity {
 	ACT_SCREENSHOT,
@@ -110,8 +129,16 @@ struct session {
 	char end_reason[512];
 	bool adopting;
 
+	/* The control connection to mxc-init, the session's spawner (initlink.c). */
+	int init_fd;
+	struct mxc_source *init_src;
+	struct mxc_reader init_in;
+	struct mxc_outq init_out;
+	uint64_t init_next_id;
+	struct mxc_list init_pending;
+
 	/* The helper that holds the display connection inside the session. */
-	struct mxc_source *helper_proc;
+	uint64_t helper_id;  /* its spawn request, 0 when none is running */
 	int helper_fd;
 	struct mxc_source *helper_src;
 	struct mxc_reader helper_in;
@@ -136,8 +163,9 @@ struct session {
 	struct mxc_source *activity_timer;
 };
 
-/* Where a session sees its own daemon socket. */
+/* Where a session sees its own daemon socket, and the mxc programs it runs. */
 #define MXC_SESSION_SOCKET "/run/mxc/sessiond.sock"
+#define MXC_SESSION_LIBEXEC "/run/mxc-libexec"
 
 extern const char *const session_state_names[];
 
@@ -177,6 +205,15 @@ struct json_object *session_activity_json(const struct session *s);
 void session_save_activity(struct session *s);
 /* Counters saved by a previous daemon, for an adopted session. */
 void session_load_activity(struct session *s, struct json_object *activity);
+
+/* initlink.c */
+int session_init_connect(struct session *s, struct mxc_error *err);
+/* Closes the connection; every pending request gets INIT_LOST with why. */
+void session_init_close(struct session *s, const char *why);
+/* Asks init to start a process; fn runs for each event until a final one. */
+int session_init_spawn(struct session *s, const struct session_spawn *sp, session_init_fn fn,
+		       void *data, uint64_t *ret_id, struct mxc_error *err);
+void session_init_kill(struct session *s, uint64_t id, int signo);
 
 /* helperlink.c */
 int session_helper_start(struct session *s, struct mxc_error *err);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "digest.h"
@@ -26,7 +27,6 @@
 #include "server.h"
 #include "session-private.h"
 #include "session.h"
-#include "spawn.h"
 
 const char *const session_state_names[] = {
 	[STARTING] = "starting",
@@ -113,7 +113,9 @@ struct session *session_new(struct mxc_server *srv)
 		return NULL;
 	s->srv = srv;
 	s->status_fd = -1;
+	s->init_fd = -1;
 	s->helper_fd = -1;
+	mxc_list_init(&s->init_pending);
 	mxc_list_init(&s->helper_sent);
 	mxc_list_init(&s->helper_waiting);
 	mxc_list_insert_tail(&srv->sessions, &s->link);
@@ -289,7 +291,7 @@ static char **init_argv(struct session *s, struct mxc_error *err)
 		n_server = mxc_strv_length(server);
 	}
 	size_t n_cmd = mxc_strv_length(s->command);
-	char **argv = calloc(8 + n_server + n_cmd, sizeof(char *));
+	char **argv = calloc(9 + n_server + n_cmd, sizeof(char *));
 	if (!argv) {
 		mxc_strv_free(server);
 		mxc_error_set(err, -ENOMEM, "out of memory");
@@ -299,6 +301,7 @@ static char **init_argv(struct session *s, struct mxc_error *err)
 	char xdg[32];
 	mxc_sandbox_runtime_dir(s->uid, xdg);
 	bool ok = (argv[n++] = strdup("mxc-init")) && (argv[n++] = strdup("--status-fd=3")) &&
+		  (argv[n++] = strdup("--control-fd=4")) &&
 		  asprintf(&argv[n++], "--log=%s/session.log", xdg) > 0;
 	if (ok && n_server) {
 		ok = asprintf(&argv[n++], "--server-argc=%zu", n_server) > 0 &&
@@ -321,10 +324,12 @@ static char **init_argv(struct session *s, struct mxc_error *err)
 
 /*
  * The session leader, pid 1 of the new namespaces: waits until the daemon has recorded it,
- * builds the session, drops to the agent and becomes mxc-init. Reports failure on fd 3.
+ * builds the session, drops to the agent and becomes mxc-init with the status pipe as fd 3
+ * and the control socket as fd 4. Reports failure on fd 3.
  */
 static void __attribute__((noreturn))
-leader_main(struct session *s, int status_fd, int go_fd, const uint8_t *cookie, char **argv)
+leader_main(struct session *s, int status_fd, int control_fd, int go_fd, const uint8_t *cookie,
+	    char **argv)
 {
 	struct mxc_error err = { 0 };
 	mxc_child_reset_signals();
@@ -332,11 +337,21 @@ leader_main(struct session *s, int status_fd, int go_fd, const uint8_t *cookie, 
 	if (read(go_fd, &go, 1) != 1)
 		_exit(1);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int fds[4] = { null, null, null, status_fd };
-	int keep[1] = { s->srv->init_fd };
-	if (null < 0 || mxc_child_arrange_fds(fds, 4, keep, 1) < 0)
+	int fds[5] = { null, null, null, status_fd, control_fd };
+	char init_path[4096], helper_path[4096];
+	snprintf(init_path, sizeof(init_path), "%s/mxc-init", s->srv->cfg.libexec_dir);
+	snprintf(helper_path, sizeof(helper_path), "%s/mxc-session-helper",
+		 s->srv->cfg.libexec_dir);
+	struct mxc_sandbox_program programs[] = {
+		{ "mxc-init", init_path, s->srv->init_fd },
+		{ "mxc-session-helper", helper_path, s->srv->helper_fd },
+	};
+	int keep[2] = { programs[0].fd, programs[1].fd };
+	if (null < 0 || mxc_child_arrange_fds(fds, 5, keep, 2) < 0)
 		_exit(1);
-	int alive[] = { 0, 1, 2, 3, keep[0] };
+	programs[0].fd = keep[0];
+	programs[1].fd = keep[1];
+	int alive[] = { 0, 1, 2, 3, 4, keep[0], keep[1] };
 	mxc_close_all_except(alive, MXC_ARRAY_SIZE(alive));
 
 	char hostname[32], x11[4096], root[4096], sock[4096];
@@ -351,6 +366,8 @@ leader_main(struct session *s, int status_fd, int go_fd, const uint8_t *cookie, 
 		.root = root,
 		.x11_dir = s->policy->ui.allow_windows ? x11 : NULL,
 		.socket_dir = sock,
+		.programs = programs,
+		.n_programs = MXC_ARRAY_SIZE(programs),
 		.home = s->home,
 		.masks = masks,
 		.uid = s->uid,
@@ -364,13 +381,31 @@ leader_main(struct session *s, int status_fd, int go_fd, const uint8_t *cookie, 
 	if (mxc_sandbox_setup(&sb, &err) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0 ||
 	    mxc_sandbox_drop(s->uid, s->gid, s->groups, s->n_groups, &err) < 0)
 		goto fail;
+	close(keep[0]);
+	close(keep[1]);
 	if (chdir(s->home) < 0)
 		mxc_error_errno(&err, -errno, "failed to enter home '%s'", s->home);
-	syscall(SYS_execveat, keep[0], "", argv, s->env, AT_EMPTY_PATH);
+	execve(MXC_SESSION_LIBEXEC "/mxc-init", argv, s->env);
 	mxc_error_errno(&err, -errno, "failed to execute mxc-init");
 fail:
 	dprintf(3, "error %s\n", err.msg[0] ? err.msg : "session setup failed");
 	_exit(1);
+}
+
+/* The listening socket through which the daemon reaches the session's init, now and later. */
+static int control_socket(struct session *s, struct mxc_error *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/control.sock", s->dir) >=
+	    sizeof(addr.sun_path))
+		return mxc_error_set(err, -ENAMETOOLONG, "the session's control socket path is too long");
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
+		int r = mxc_error_errno(err, -errno, "failed to create the session's control socket");
+		mxc_close(fd);
+		return r;
+	}
+	return fd;
 }
 
 static void reply_started(struct session *s)
@@ -470,7 +505,9 @@ static void on_status(struct mxc_source *src, int fd, uint32_t events, void *dat
 	/* The message comes from inside the session: parsed strictly, never trusted further. */
 	if (nl && strcmp(s->status, "ready") == 0) {
 		struct mxc_error err = { 0 };
-		if (!s->policy->ui.allow_windows) {
+		if (session_init_connect(s, &err) < 0) {
+			session_kill(s, "failed", err.msg, true);
+		} else if (!s->policy->ui.allow_windows) {
 			/* No display, no helper: the session is ready once mxc-init is. */
 			session_running(s);
 			session_arm_timeout(s);
@@ -525,7 +562,7 @@ int session_listen(struct session *s, struct mxc_error *err)
 
 static int start_leader(struct session *s, struct mxc_error *err)
 {
-	int status[2] = { -1, -1 }, go[2] = { -1, -1 };
+	int status[2] = { -1, -1 }, go[2] = { -1, -1 }, control = -1;
 	uint8_t cookie[16];
 	char **argv = NULL;
 	int r;
@@ -537,6 +574,10 @@ static int start_leader(struct session *s, struct mxc_error *err)
 		r = mxc_error_errno(err, -errno, "failed to create pipes");
 		goto out;
 	}
+	if ((control = control_socket(s, err)) < 0) {
+		r = control;
+		goto out;
+	}
 
 	int pidfd;
 	pid_t pid = mxc_clone(SESSION_NAMESPACES, &pidfd);
@@ -545,7 +586,7 @@ static int start_leader(struct session *s, struct mxc_error *err)
 		goto out;
 	}
 	if (pid == 0)
-		leader_main(s, status[1], go[0], cookie, argv);
+		leader_main(s, status[1], control, go[0], cookie, argv);
 	explicit_bzero(cookie, sizeof(cookie));
 
 	s->leader_pid = pid;
@@ -575,6 +616,7 @@ out:
 	mxc_close(status[1]);
 	mxc_close(go[0]);
 	mxc_close(go[1]);
+	mxc_close(control);
 	mxc_strv_free(argv);
 	return r;
 }
@@ -872,6 +914,7 @@ void session_finish(struct session *s)
 		s->leader = NULL;
 	}
 	session_helper_stop(s, "the session has ended");
+	session_init_close(s, "the session has ended");
 	mxc_listener_close(s->listener);
 	s->listener = NULL;
 	mxc_source_remove(s->status_src);

@@ -150,6 +150,62 @@ Test(session, namespaces_are_the_sessions_own)
 	free(id);
 }
 
+Test(session, every_process_is_a_child_of_the_sessions_init)
+{
+	char *id = mxc_harness_session(&h, "coder");
+	/* Exec'd commands, the helper and launched programs are all forked by mxc-init. */
+	struct mxc_result r = in_session(id, "echo $PPID; readlink /proc/1/exe; ls /run/mxc-libexec; "
+					     "for p in /proc/[0-9]*; do "
+					     "  case $(readlink $p/exe) in *helper) "
+					     "    grep PPid $p/status;; esac; done");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "1\n/run/mxc-libexec/mxc-init\nmxc-init\nmxc-session-helper\n"
+				"PPid:\t1\n");
+	mxc_result_free(&r);
+	/* The programs are read-only and cannot gain privileges. */
+	r = in_session(id, "grep mxc-libexec/ /proc/self/mountinfo | grep -c ' ro,nosuid,nodev'");
+	cr_assert_str_eq(r.out, "2\n");
+	mxc_result_free(&r);
+	/* The daemon's control socket does not exist inside. */
+	r = in_session(id, "ls /run/mxc");
+	cr_assert_str_eq(r.out, "sessiond.sock\n");
+	mxc_result_free(&r);
+	free(id);
+}
+
+Test(session, exec_ends_with_the_daemon_launch_survives_it)
+{
+	char *id = mxc_harness_session(&h, "coder");
+	free(mxc_ok(&h, "launch", id, "--", "sleep", "4242", NULL));
+	pid_t client = fork();
+	cr_assert(client >= 0);
+	if (client == 0) {
+		struct mxc_result r = mxc_run(&h, 0, NULL, "exec", id, "--", "sleep", "4343", NULL);
+		_exit(r.status);
+	}
+	struct mxc_result r;
+	for (int i = 0; i < 100; i++) {
+		r = in_session(id, "ps -eo args");
+		bool running = strstr(r.out, "sleep 4343") != NULL;
+		mxc_result_free(&r);
+		if (running)
+			break;
+		usleep(50000);
+	}
+	mxc_harness_kill_daemon(&h);
+	int status;
+	cr_assert_eq(waitpid(client, &status, 0), client);
+	cr_assert_neq(status, 0, "the exec client saw its command succeed");
+	mxc_harness_start_daemon(&h);
+	r = in_session(id, "ps -eo args");
+	cr_assert_not_null(strstr(r.out, "sleep 4242"), "the launched program died: %s", r.out);
+	cr_assert_null(strstr(r.out, "sleep 4343"), "the exec'd command outlived the daemon: %s",
+		       r.out);
+	mxc_result_free(&r);
+	free(mxc_ok(&h, "session", "stop", id, NULL));
+	free(id);
+}
+
 Test(session, processes_have_no_privileges)
 {
 	char *id = mxc_harness_session(&h, "coder");
