@@ -15,149 +15,13 @@
 #include <sys/sysmacros.h>
 
 #include "display.h"
+#include "mount.h"
 #include "sandbox.h"
 #include "util.h"
 
 void mxc_sandbox_runtime_dir(uint32_t uid, char buf[static 32])
 {
 	snprintf(buf, 32, "/run/user/%u", uid);
-}
-
-/* Opens rel beneath rootfd, refusing symbolic links and "..": paths stay inside the root. */
-static int open_in(int rootfd, const char *rel, uint64_t flags)
-{
-	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/* Creates every missing directory of rel beneath rootfd; existing ones are kept. */
-static int mkdirs_in(int rootfd, const char *rel, mode_t mode)
-{
-	char buf[4096];
-	if (strlen(rel) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", rel);
-	int dirfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	if (dirfd < 0)
-		return -errno;
-	char *save = NULL;
-	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0) {
-			close(dirfd);
-			return -EINVAL;
-		}
-		if (mkdirat(dirfd, c, mode) < 0 && errno != EEXIST) {
-			int r = -errno;
-			close(dirfd);
-			return r;
-		}
-		int next = open_in(dirfd, c, O_PATH | O_DIRECTORY);
-		close(dirfd);
-		if (next < 0)
-			return next;
-		dirfd = next;
-	}
-	close(dirfd);
-	return 0;
-}
-
-static const char *rel_of(const char *abs)
-{
-	while (*abs == '/')
-		abs++;
-	return *abs ? abs : ".";
-}
-
-/* Attaches the detached mount mntfd at rel beneath rootfd. */
-static int attach(int mntfd, int rootfd, const char *rel)
-{
-	int target = open_in(rootfd, rel, O_PATH);
-	if (target < 0)
-		return target;
-	int r = move_mount(mntfd, "", target, "",
-			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
-			? -errno
-			: 0;
-	close(target);
-	return r;
-}
-
-/* Binds host path src at rel beneath rootfd with the given MOUNT_ATTR_* flags. */
-static int bind_in(int rootfd, const char *src, const char *rel, uint64_t attrs, bool recursive,
-		   struct mxc_error *err)
-{
-	int tree = open_tree(AT_FDCWD, src,
-			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW |
-				     (recursive ? AT_RECURSIVE : 0));
-	if (tree < 0)
-		return mxc_error_errno(err, -errno, "failed to clone mount '%s'", src);
-	struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
-	int r = 0;
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
-			  sizeof(attr)) < 0)
-		r = mxc_error_errno(err, -errno, "failed to restrict mount '%s'", src);
-	else if ((r = attach(tree, rootfd, rel)) < 0)
-		mxc_error_errno(err, r, "failed to mount '%s' at '/%s'", src, rel);
-	close(tree);
-	return r;
-}
-
-/* Creates a detached mount of a new filesystem; options are key, value pairs. */
-static int fs_mount(const char *type, const char *const *options, unsigned attrs,
-		    const char *where, struct mxc_error *err)
-{
-	int fs = fsopen(type, FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return mxc_error_errno(err, -errno, "failed to open a %s filesystem", type);
-	int r = 0;
-	for (size_t i = 0; options && options[i]; i += 2) {
-		if (fsconfig(fs, FSCONFIG_SET_STRING, options[i], options[i + 1], 0) < 0) {
-			r = mxc_error_errno(err, -errno, "failed to set %s=%s on %s for '%s'",
-					    options[i], options[i + 1], type, where);
-			goto out;
-		}
-	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		r = mxc_error_errno(err, -errno, "failed to create %s for '%s'", type, where);
-		goto out;
-	}
-	r = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
-	if (r < 0)
-		r = mxc_error_errno(err, -errno, "failed to mount %s at '%s'", type, where);
-out:
-	close(fs);
-	return r;
-}
-
-/* Mounts a new filesystem of type at rel beneath rootfd. */
-static int fs_in(int rootfd, const char *rel, const char *type, const char *const *options,
-		 unsigned attrs, struct mxc_error *err)
-{
-	int mnt = fs_mount(type, options, attrs, rel, err);
-	if (mnt < 0)
-		return mnt;
-	int r = attach(mnt, rootfd, rel);
-	if (r < 0)
-		mxc_error_errno(err, r, "failed to attach %s at '/%s'", type, rel);
-	close(mnt);
-	return r;
-}
-
-static int set_readonly(int rootfd, const char *rel, struct mxc_error *err)
-{
-	int fd = open_in(rootfd, rel, O_PATH | O_DIRECTORY);
-	if (fd < 0)
-		return mxc_error_errno(err, fd, "failed to open '/%s'", rel);
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-	int r = mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return mxc_error_errno(err, r, "failed to make '/%s' read-only", rel);
-	return 0;
 }
 
 /* The host's system directories, visible read-only; symbolic links are recreated as such. */
@@ -185,7 +49,7 @@ static int add_system(int rootfd, struct mxc_error *err)
 			continue;
 		if (mkdirat(rootfd, names[i], 0755) < 0)
 			return mxc_error_errno(err, -errno, "failed to create '%s'", src);
-		int r = bind_in(rootfd, src, names[i],
+		int r = mxc_mount_bind(rootfd, src, names[i],
 				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, err);
 		if (r < 0)
 			return r;
@@ -216,10 +80,10 @@ static int add_dev(int rootfd, uint64_t shm_bytes, struct mxc_error *err)
 	int r;
 	if (mkdirat(rootfd, "dev", 0755) < 0)
 		return mxc_error_errno(err, -errno, "failed to create '/dev'");
-	r = fs_in(rootfd, "dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	r = mxc_mount_new_at(rootfd, "dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
 	if (r < 0)
 		return r;
-	int dev = open_in(rootfd, "dev", O_PATH | O_DIRECTORY);
+	int dev = mxc_root_open(rootfd, "dev", O_PATH | O_DIRECTORY);
 	if (dev < 0)
 		return mxc_error_errno(err, dev, "failed to open '/dev'");
 	for (size_t i = 0; i < MXC_ARRAY_SIZE(nodes) && r == 0; i++) {
@@ -234,10 +98,10 @@ static int add_dev(int rootfd, uint64_t shm_bytes, struct mxc_error *err)
 		r = mxc_error_errno(err, -errno, "failed to create '/dev/pts' or '/dev/shm'");
 	close(dev);
 	if (r == 0)
-		r = fs_in(rootfd, "dev/pts", "devpts", pts_opts,
+		r = mxc_mount_new_at(rootfd, "dev/pts", "devpts", pts_opts,
 			  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
 	if (r == 0)
-		r = fs_in(rootfd, "dev/shm", "tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		r = mxc_mount_new_at(rootfd, "dev/shm", "tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 			  err);
 	return r;
 }
@@ -254,12 +118,12 @@ static int add_run(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *e
 
 	if (mkdirat(rootfd, "run", 0755) < 0)
 		return mxc_error_errno(err, -errno, "failed to create '/run'");
-	int r = fs_in(rootfd, "run", "tmpfs", run_opts,
+	int r = mxc_mount_new_at(rootfd, "run", "tmpfs", run_opts,
 		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
-	if (r == 0 && (r = mkdirs_in(rootfd, rel_of(xdg), 0755)) < 0)
+	if (r == 0 && (r = mxc_root_mkdirs(rootfd, mxc_rel_path(xdg), 0755)) < 0)
 		mxc_error_errno(err, r, "failed to create '%s'", xdg);
 	if (r == 0)
-		r = fs_in(rootfd, rel_of(xdg), "tmpfs", xdg_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		r = mxc_mount_new_at(rootfd, mxc_rel_path(xdg), "tmpfs", xdg_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 			  err);
 	return r;
 }
@@ -272,19 +136,19 @@ static int add_tmp(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *e
 
 	if (mkdirat(rootfd, "tmp", 01777) < 0)
 		return mxc_error_errno(err, -errno, "failed to create '/tmp'");
-	int r = fs_in(rootfd, "tmp", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
+	int r = mxc_mount_new_at(rootfd, "tmp", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
 	if (r == 0) {
-		int vt = open_in(rootfd, "var/tmp", O_PATH | O_DIRECTORY);
+		int vt = mxc_root_open(rootfd, "var/tmp", O_PATH | O_DIRECTORY);
 		if (vt >= 0) {
 			close(vt);
-			r = fs_in(rootfd, "var/tmp", "tmpfs", tmp_opts,
+			r = mxc_mount_new_at(rootfd, "var/tmp", "tmpfs", tmp_opts,
 				  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
 		}
 	}
 	if (r == 0 && sb->x11_dir) {
 		if (mkdirat(rootfd, "tmp/.X11-unix", 0755) < 0)
 			return mxc_error_errno(err, -errno, "failed to create '/tmp/.X11-unix'");
-		r = bind_in(rootfd, sb->x11_dir, "tmp/.X11-unix",
+		r = mxc_mount_bind(rootfd, sb->x11_dir, "tmp/.X11-unix",
 			    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, err);
 	}
 	return r;
@@ -302,11 +166,11 @@ static int add_masks(int rootfd, const struct mxc_sandbox *sb, uint32_t *ret_mas
 	static const char *const mask_opts[] = { "mode", "0755", "size", "64k", NULL };
 	uint32_t masked = 0;
 	for (size_t i = 0; sb->masks && sb->masks[i] && i < 32; i++) {
-		int fd = open_in(rootfd, rel_of(sb->masks[i]), O_PATH | O_DIRECTORY);
+		int fd = mxc_root_open(rootfd, mxc_rel_path(sb->masks[i]), O_PATH | O_DIRECTORY);
 		if (fd < 0)
 			continue;
 		close(fd);
-		int r = fs_in(rootfd, rel_of(sb->masks[i]), "tmpfs", mask_opts,
+		int r = mxc_mount_new_at(rootfd, mxc_rel_path(sb->masks[i]), "tmpfs", mask_opts,
 			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
 		if (r < 0)
 			return r;
@@ -320,7 +184,7 @@ static int lock_masks(int rootfd, const struct mxc_sandbox *sb, uint32_t masked,
 		      struct mxc_error *err)
 {
 	for (size_t i = 0; sb->masks && sb->masks[i] && i < 32; i++) {
-		int r = masked & (1u << i) ? set_readonly(rootfd, rel_of(sb->masks[i]), err) : 0;
+		int r = masked & (1u << i) ? mxc_mount_set_readonly(rootfd, mxc_rel_path(sb->masks[i]), err) : 0;
 		if (r < 0)
 			return r;
 	}
@@ -330,10 +194,10 @@ static int lock_masks(int rootfd, const struct mxc_sandbox *sb, uint32_t masked,
 /* The agent's home, read-write at the path its account names. */
 static int add_home(int rootfd, const struct mxc_sandbox *sb, struct mxc_error *err)
 {
-	int r = mkdirs_in(rootfd, rel_of(sb->home), 0755);
+	int r = mxc_root_mkdirs(rootfd, mxc_rel_path(sb->home), 0755);
 	if (r < 0)
 		return mxc_error_errno(err, r, "failed to create '%s' in the session", sb->home);
-	return bind_in(rootfd, sb->home, rel_of(sb->home), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	return mxc_mount_bind(rootfd, sb->home, mxc_rel_path(sb->home), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 		       false, err);
 }
 
@@ -344,7 +208,7 @@ static int add_socket_dir(int rootfd, const struct mxc_sandbox *sb, struct mxc_e
 		return 0;
 	if (mkdirat(rootfd, "run/mxc", 0755) < 0)
 		return mxc_error_errno(err, -errno, "failed to create '/run/mxc'");
-	return bind_in(rootfd, sb->socket_dir, "run/mxc",
+	return mxc_mount_bind(rootfd, sb->socket_dir, "run/mxc",
 		       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 		       false, err);
 }
@@ -389,7 +253,7 @@ static int add_programs(int rootfd, const struct mxc_sandbox *sb, struct mxc_err
 					   .propagation = MS_PRIVATE };
 		int r = mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
 		if (r == 0)
-			r = attach(tree, rootfd, rel);
+			r = mxc_mount_attach(tree, rootfd, rel);
 		close(tree);
 		if (r < 0)
 			return mxc_error_errno(err, r, "failed to mount program '%s'", p->name);
@@ -418,7 +282,7 @@ static int write_xauthority(int rootfd, const struct mxc_sandbox *sb, struct mxc
 {
 	char xdg[32];
 	mxc_sandbox_runtime_dir(sb->uid, xdg);
-	int dir = open_in(rootfd, rel_of(xdg), O_PATH | O_DIRECTORY);
+	int dir = mxc_root_open(rootfd, mxc_rel_path(xdg), O_PATH | O_DIRECTORY);
 	if (dir < 0)
 		return mxc_error_errno(err, dir, "failed to open '%s'", xdg);
 	int fd = openat(dir, "Xauthority", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
@@ -444,7 +308,7 @@ int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return mxc_error_errno(err, -errno, "failed to make the mount namespace private");
 
-	int mnt = fs_mount("tmpfs", root_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, sb->root, err);
+	int mnt = mxc_mount_new("tmpfs", root_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, sb->root, err);
 	if (mnt < 0)
 		return mnt;
 	r = move_mount(mnt, "", AT_FDCWD, sb->root, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
@@ -466,16 +330,18 @@ int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err)
 		r = mxc_error_errno(err, -errno, "failed to create '/proc' or '/sys'");
 		goto out;
 	}
-	if ((r = fs_in(rootfd, "proc", "proc", proc_opts,
+	if ((r = mxc_mount_new_at(rootfd, "proc", "proc", proc_opts,
 		       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err)) < 0 ||
-	    (r = fs_in(rootfd, "sys", "sysfs", proc_opts,
+	    (r = mxc_mount_new_at(rootfd, "sys", "sysfs", proc_opts,
 		       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 		       err)) < 0)
 		goto out;
 
-	if ((r = add_home(rootfd, sb, err)) < 0 || (r = lock_masks(rootfd, sb, masked, err)) < 0 ||
+	if ((r = add_home(rootfd, sb, err)) < 0 ||
+	    (sb->rules && (r = mxc_fs_rules_apply(rootfd, sb->rules, err)) < 0) ||
+	    (r = lock_masks(rootfd, sb, masked, err)) < 0 ||
 	    (r = add_socket_dir(rootfd, sb, err)) < 0 || (r = add_programs(rootfd, sb, err)) < 0 ||
-	    (r = set_readonly(rootfd, "run", err)) < 0)
+	    (r = mxc_mount_set_readonly(rootfd, "run", err)) < 0)
 		goto out;
 	if (sb->cookie && (r = write_xauthority(rootfd, sb, err)) < 0)
 		goto out;

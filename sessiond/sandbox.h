@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "fsrules.h"
 
 struct mxc_sandbox {
 	const char *hostname;
@@ -27,6 +28,7 @@ struct mxc_sandbox {
 	} *programs;
 	size_t n_programs;
 	const char *home;    /* the agent's home, bound read-write at the same path */
+	const struct mxc_fs_rules *rules; /* the policy's paths, applied over the baseline */
 	const char *const *masks; /* host paths that must not be visible, NULL-terminated */
 	uint32_t uid, gid;
 	uint64_t tmp_bytes;        /* size of /tmp, /var/tmp and /dev/shm each */
@@ -42,7 +44,8 @@ struct mxc_sandbox {
  * /run/user/UID (the XDG_RUNTIME_DIR); a minimal /dev; a /proc of the session's PID
  * namespace; a read-only /sys; the home read-write; every mask path covered by an empty
  * read-only tmpfs; /home and /root absent; the session's own daemon socket directory
- * read-only at /run/mxc; the session-side mxc programs read-only at /run/mxc-libexec.
+ * read-only at /run/mxc; the session-side mxc programs read-only at /run/mxc-libexec. The
+ * policy's filesystem rules go over the baseline, before the masks are locked.
  */
 int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err);
 

@@ -104,6 +104,8 @@ struct session {
 	size_t n_groups;
 	char *home;
 	struct mxc_actor owner;
+	uint32_t *owner_groups; /* the owner's groups when they started it */
+	size_t n_owner_groups;
 	struct mxc_policy *policy;
 	char digest[MXC_SHA256_HEX_LEN + 1];
 	uint32_t width, height, depth;

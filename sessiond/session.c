@@ -100,6 +100,7 @@ void session_free(struct session *s)
 	mxc_strv_free(s->command);
 	mxc_strv_free(s->env);
 	free(s->groups);
+	free(s->owner_groups);
 	free(s->home);
 	free(s->dir);
 	free(s->stop_waiters);
@@ -228,12 +229,6 @@ static int load_policy(struct session *s, const char *text, struct mxc_error *er
 static int check_enforceable(const struct mxc_policy *p, struct mxc_error *err)
 {
 	static const char later[] = "not enforced by this version of mxc-sessiond yet";
-	if (p->fs.readwrite[0])
-		return mxc_error_set(err, -EOPNOTSUPP, "filesystem.readwritePaths: %s", later);
-	if (p->fs.readonly[0])
-		return mxc_error_set(err, -EOPNOTSUPP, "filesystem.readonlyPaths: %s", later);
-	if (p->fs.denied[0])
-		return mxc_error_set(err, -EOPNOTSUPP, "filesystem.deniedPaths: %s", later);
 	if (p->network.egress_default != MXC_POLICY_DENY || p->network.n_allow)
 		return mxc_error_set(err, -EOPNOTSUPP,
 				     "network.egress: only \"deny\" with no allow rules (loopback "
@@ -377,6 +372,14 @@ leader_main(struct session *s, int status_fd, int control_fd, int go_fd, const u
 		.cookie = s->policy->ui.allow_windows ? cookie : NULL,
 		.display = 0,
 	};
+	/* The policy's paths, as the user who asked for the session may reach them. */
+	const char *protected[] = { s->srv->cfg.state_dir, s->srv->cfg.runtime_dir, NULL };
+	struct mxc_fs_requester who = { s->owner.uid, s->owner.gid, s->owner_groups,
+					s->n_owner_groups };
+	struct mxc_fs_rules rules = { 0 };
+	if (mxc_fs_rules_resolve(&s->policy->fs, &who, protected, s->home, &rules, &err) < 0)
+		goto fail;
+	sb.rules = &rules;
 	struct rlimit nproc = { s->policy->limits.tasks, s->policy->limits.tasks };
 	if (mxc_sandbox_setup(&sb, &err) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0 ||
 	    mxc_sandbox_drop(s->uid, s->gid, s->groups, s->n_groups, &err) < 0)
@@ -748,6 +751,15 @@ void mxc_session_verb_start(struct mxc_call *call)
 		goto refuse;
 	}
 	s->owner = call->actor;
+	if (call->client && call->client->peer.n_groups) {
+		size_t n = call->client->peer.n_groups;
+		if (!(s->owner_groups = malloc(n * sizeof(uint32_t)))) {
+			r = mxc_error_set(&err, -ENOMEM, "out of memory");
+			goto refuse;
+		}
+		memcpy(s->owner_groups, call->client->peer.groups, n * sizeof(uint32_t));
+		s->n_owner_groups = n;
+	}
 	s->command = command;
 	command = NULL;
 	if ((r = session_load_agent(s, agent, &err)) < 0 || (r = load_policy(s, policy_text, &err)) < 0)
