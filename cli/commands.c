@@ -124,9 +124,61 @@ static void added(struct json_object *res, const char *name)
 	       str(res, "home"));
 }
 
+/*
+ * Adds args.policy from the file at path, read as the caller: the daemon never opens a path
+ * on a user's behalf. Prints why not and returns MXC_EXIT_FAILURE if it cannot be read.
+ */
+static int add_policy_arg(struct json_object *args, const char *path)
+{
+	char *text;
+	size_t len;
+	int r = mxc_read_file(path, 1024 * 1024, &text, &len);
+	if (r < 0) {
+		fprintf(stderr, "mxc: cannot read policy '%s': %s\n", path,
+			r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+		return MXC_EXIT_FAILURE;
+	}
+	json_object_object_add(args, "policy", json_object_new_string_len(text, (int)len));
+	free(text);
+	return 0;
+}
+
 static int agent_add(struct mxc_cli *cli, int argc, char **argv)
 {
-	return one_arg(cli, argc, argv, "mxc agent add NAME", "agent.add", "name", added);
+	static const char use[] = "usage: mxc agent add NAME [--policy FILE]";
+	static const struct option options[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (c == 'p')
+			policy = optarg;
+		else if (c == 'j')
+			cli->json = true;
+		else
+			return usage_error(use);
+	}
+	if (argc - optind != 1)
+		return usage_error(use);
+	struct json_object *args = json_object_new_object(), *resp, *res;
+	mxc_json_add_str(args, "name", argv[optind]);
+	if (policy && add_policy_arg(args, policy) != 0) {
+		json_object_put(args);
+		return MXC_EXIT_FAILURE;
+	}
+	int r = call(cli, "agent.add", args, &resp, &res);
+	if (r)
+		return r;
+	if (cli->json)
+		print_json(res);
+	else
+		added(res, argv[optind]);
+	json_object_put(resp);
+	return 0;
 }
 
 static int agent_remove(struct mxc_cli *cli, int argc, char **argv)
@@ -282,19 +334,9 @@ static int session_start(struct mxc_cli *cli, int argc, char **argv)
 		mxc_json_add_i64(args, "width", (int64_t)w);
 		mxc_json_add_i64(args, "height", (int64_t)h);
 	}
-	if (policy) {
-		char *text;
-		size_t len;
-		/* Read as the caller: the daemon never opens a path on a user's behalf. */
-		int r = mxc_read_file(policy, 1024 * 1024, &text, &len);
-		if (r < 0) {
-			json_object_put(args);
-			fprintf(stderr, "mxc: cannot read policy '%s': %s\n", policy,
-				r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-			return MXC_EXIT_FAILURE;
-		}
-		json_object_object_add(args, "policy", json_object_new_string_len(text, (int)len));
-		free(text);
+	if (policy && add_policy_arg(args, policy) != 0) {
+		json_object_put(args);
+		return MXC_EXIT_FAILURE;
 	}
 	struct json_object *resp, *res, *warnings = NULL;
 	int r = call(cli, "session.start", args, &resp, &res);
@@ -780,7 +822,8 @@ static int version(struct mxc_cli *cli, int argc, char **argv)
 
 const struct mxc_cli_command mxc_cli_commands[] = {
 	/* sorted by name: looked up by binary search */
-	{ "agent add", agent_add, "NAME", "create a dedicated account for an agent" },
+	{ "agent add", agent_add, "NAME [--policy FILE]",
+	  "create a dedicated account for an agent (and its default policy)" },
 	{ "agent list", agent_list, "", "list agents" },
 	{ "agent remove", agent_remove, "NAME [--keep-home]", "remove an agent's account" },
 	{ "agent show", agent_show, "NAME", "show one agent" },

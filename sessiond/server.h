@@ -123,6 +123,8 @@ void mxc_server_finish(struct mxc_server *srv);
 
 /* Whether an account change for the agent is queued or running (verbs.c). */
 bool mxc_agent_busy(struct mxc_server *srv, const char *name);
+/* Where an agent's default policy is: CONFIG_DIR/policies/NAME.json. */
+int mxc_agent_policy_path(struct mxc_server *srv, const char *name, char *buf, size_t len);
 
 /*
  * Opens a listening socket at path. A scoped one (a session's) is owned by uid:gid, mode

@@ -195,7 +195,8 @@ static int load_policy(struct session *s, const char *text, struct mxc_error *er
 		return r < 0 ? mxc_error_prefix(err, "invalid policy") : 0;
 	}
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/policies/%s.json", s->srv->cfg.config_dir, s->agent);
+	if (mxc_agent_policy_path(s->srv, s->agent, path, sizeof(path)) < 0)
+		return mxc_error_set(err, -ENAMETOOLONG, "the policy path is too long");
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno != ENOENT)

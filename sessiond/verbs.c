@@ -2,14 +2,19 @@
  * The daemon's verbs: one sorted table, one handler per verb. Session verbs live in
  * session.c; agent and audit verbs are here.
  */
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "fs.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "session.h"
 #include "worker.h"
@@ -31,12 +36,14 @@ struct account_op {
 	uint32_t *taken; /* ids the database knows, for the worker's allocation */
 	size_t n_taken;
 	struct mxc_account acct; /* for removal */
+	char *policy;            /* the agent's default policy, written once it exists */
 };
 
 static void account_next(struct mxc_server *srv);
 
 static void op_free(struct account_op *op)
 {
+	free(op->policy);
 	free(op->taken);
 	mxc_account_finish(&op->acct);
 	free(op);
@@ -82,6 +89,51 @@ static bool account_exists(const char *name)
 	return getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || res != NULL;
 }
 
+int mxc_agent_policy_path(struct mxc_server *srv, const char *name, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s/policies/%s.json", srv->cfg.config_dir, name) < len
+		       ? 0
+		       : -ENAMETOOLONG;
+}
+
+/* Writes an agent's default policy: root's, 0644, replaced whole or not at all. */
+static int write_policy(struct mxc_server *srv, const char *name, const char *text,
+			struct mxc_error *err)
+{
+	char dir[4096], path[4096], tmp[4200];
+	snprintf(dir, sizeof(dir), "%s/policies", srv->cfg.config_dir);
+	if (mxc_agent_policy_path(srv, name, path, sizeof(path)) < 0)
+		return mxc_error_set(err, -ENAMETOOLONG, "the policy path is too long");
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	int r = mxc_mkdir_p(dir, 0755);
+	if (r < 0)
+		return mxc_error_errno(err, r, "failed to create '%s'", dir);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return mxc_error_errno(err, -errno, "failed to create '%s'", tmp);
+	r = mxc_write_all(fd, text, strlen(text));
+	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		r = -errno;
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return mxc_error_errno(err, r, "failed to write '%s'", path);
+	}
+	return 0;
+}
+
+/* Removes an agent's default policy, so that a new agent of that name does not inherit it. */
+static void remove_policy(struct mxc_server *srv, const char *name)
+{
+	char path[4096];
+	if (mxc_agent_policy_path(srv, name, path, sizeof(path)) == 0 && unlink(path) < 0 &&
+	    errno != ENOENT)
+		log_warning("failed to remove '%s': %s", path, strerror(errno));
+}
+
 /* Runs in the daemon when an account worker has finished. */
 static void account_done(int r, struct json_object *result, const struct mxc_error *err,
 			 void *data)
@@ -111,6 +163,8 @@ static void account_done(int r, struct json_object *result, const struct mxc_err
 		};
 		r = home && uid && gid ? mxc_db_agent_insert(srv->db, &row, &e)
 				       : mxc_error_set(&e, -EIO, "the worker's report is incomplete");
+		if (r == 0 && op->policy && (r = write_policy(srv, op->name, op->policy, &e)) < 0)
+			mxc_db_agent_delete(srv->db, op->name);
 		if (r < 0) {
 			/* Never leave an account the database does not know of. */
 			struct account_op undo = { .idcfg = op->idcfg };
@@ -126,6 +180,7 @@ static void account_done(int r, struct json_object *result, const struct mxc_err
 		 * kept, it could be neither removed nor added again.
 		 */
 		mxc_db_agent_delete(srv->db, op->name);
+		remove_policy(srv, op->name);
 		if (r == -ENOENT) {
 			r = 0;
 			account_missing = true;
@@ -206,16 +261,27 @@ static struct account_op *account_op_new(struct mxc_call *call, const char *name
 
 static void agent_add(struct mxc_call *call)
 {
-	static const char *const keys[] = { "name", NULL };
+	static const char *const keys[] = { "name", "policy", NULL };
 	struct mxc_error err = { 0 };
-	const char *name = NULL;
+	const char *name = NULL, *policy = NULL;
 	if (!mxc_call_require_admin(call))
 		return;
 	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
-	    mxc_json_get_str(call->args, "name", 64, &name, &err) < 0) {
+	    mxc_json_get_str(call->args, "name", 64, &name, &err) < 0 ||
+	    mxc_json_get_str(call->args, "policy", MXC_POLICY_MAX_BYTES, &policy, &err) < -ENOENT) {
 		mxc_call_fail(call, -EINVAL, "%s", err.msg[0] ? err.msg : "'name': missing");
 		return;
 	}
+	struct mxc_policy *parsed = NULL;
+	/* Checked now: an account is not made for a policy that cannot be used. */
+	if (policy && mxc_policy_parse(policy, strlen(policy), &parsed, &err) < 0) {
+		mxc_error_prefix(&err, "invalid policy");
+		mxc_call_audit(call, "agent.add", NULL, NULL, name, "error",
+			       mxc_audit_reason(err.msg));
+		mxc_call_fail_error(call, &err);
+		return;
+	}
+	mxc_policy_free(parsed);
 	if (!mxc_agent_name_valid(name)) {
 		mxc_call_audit(call, "agent.add", NULL, NULL, name, "error",
 			       mxc_audit_reason("invalid name"));
@@ -235,9 +301,11 @@ static void agent_add(struct mxc_call *call)
 	struct account_op *op = account_op_new(call, name);
 	struct json_object *agents = mxc_db_agent_list(call->srv->db);
 	size_t n = json_object_array_length(agents);
-	if (op)
+	if (op) {
 		op->taken = calloc(2 * n + 1, sizeof(uint32_t));
-	if (!op || !op->taken) {
+		op->policy = policy ? strdup(policy) : NULL;
+	}
+	if (!op || !op->taken || (policy && !op->policy)) {
 		json_object_put(agents);
 		if (op)
 			op_free(op);
@@ -340,6 +408,10 @@ static void agent_show(struct mxc_call *call)
 		return;
 	}
 	mxc_json_add_i64(row, "sessions", mxc_session_count_for_agent(call->srv, name));
+	char path[4096];
+	struct stat st;
+	if (mxc_agent_policy_path(call->srv, name, path, sizeof(path)) == 0 && lstat(path, &st) == 0)
+		mxc_json_add_str(row, "policy", path);
 	mxc_call_reply(call, row, NULL, 0);
 }
 

@@ -522,3 +522,59 @@ Test(agent, concurrent_adds_all_succeed_with_distinct_ids)
 	cr_assert_eq(agent_count(), N);
 	cr_assert_eq(audit_count("agent.add", "ok", NULL), N);
 }
+
+Test(agent, add_with_a_policy_makes_it_the_agents_default_until_removed)
+{
+	char src[300], dst[300];
+	snprintf(src, sizeof(src), "%s/p.json", h.env.scratch);
+	snprintf(dst, sizeof(dst), "%s/policies/coder.json", h.conf);
+	static const char text[] = "{\"version\":\"mxc/1\",\"ui\":{\"allowWindows\":false},"
+				   "\"timeoutMs\":600000}";
+	int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(mxc_write_all(fd, text, strlen(text)), 0);
+	close(fd);
+
+	/* An invalid policy makes no account. */
+	static const char bad[] = "{\"version\":\"mxc/1\",\"ui\":{\"clipboard\":\"sometimes\"}}";
+	char badp[300];
+	snprintf(badp, sizeof(badp), "%s/bad.json", h.env.scratch);
+	fd = open(badp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_eq(mxc_write_all(fd, bad, strlen(bad)), 0);
+	close(fd);
+	struct mxc_result r = mxc_run(&h, 0, NULL, "agent", "add", "coder", "--policy", badp, NULL);
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "invalid policy"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "ui.clipboard"), "%s", r.err);
+	mxc_result_free(&r);
+	cr_assert_null(getpwnam("coder"));
+	cr_assert_neq(access(dst, F_OK), 0);
+
+	free(mxc_ok(&h, "agent", "add", "coder", "--policy", src, NULL));
+	char *copy = NULL;
+	size_t len;
+	cr_assert_eq(mxc_read_file(dst, 1 << 20, &copy, &len), 0);
+	cr_assert_str_eq(copy, text);
+	free(copy);
+	struct stat st;
+	cr_assert_eq(stat(dst, &st), 0);
+	cr_assert_eq(st.st_uid, 0);
+	cr_assert_eq(st.st_mode & 07777, 0644);
+	char *out = mxc_ok(&h, "agent", "show", "coder", NULL);
+	cr_assert_not_null(strstr(out, dst), "%s", out);
+	free(out);
+
+	/* Sessions run under it: this one has no display. */
+	char *id = mxc_ok(&h, "session", "start", "coder", NULL);
+	out = mxc_ok(&h, "session", "show", id, "--json", NULL);
+	struct json_object *o = mxc_test_json(out);
+	cr_assert_null(mxc_test_str(o, "display"), "%s", out);
+	json_object_put(o);
+	free(out);
+	free(mxc_ok(&h, "session", "stop", id, NULL));
+	free(id);
+
+	/* Removed with the agent: a new agent of that name starts from the default. */
+	free(mxc_ok(&h, "agent", "remove", "coder", NULL));
+	cr_assert_neq(access(dst, F_OK), 0, "the policy outlived its agent");
+}
