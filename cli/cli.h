@@ -42,6 +42,9 @@ int mxc_cli_mcp(struct mxc_cli *cli, int argc, char **argv);
 /* clipboard.c */
 int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv);
 
+/* doctor.c */
+int mxc_cli_doctor(struct mxc_cli *cli, int argc, char **argv);
+
 /* policy.c */
 int mxc_cli_policy(struct mxc_cli *cli, int argc, char **argv);
 

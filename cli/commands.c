@@ -248,25 +248,36 @@ static int agent_list(struct mxc_cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Prints an object's members as "key: value" lines, times made readable. */
-static void print_fields(struct json_object *o)
+/* Prints an object's members as "key: value" lines, times made readable, nested objects
+ * as "outer.inner" keys. */
+static void print_fields_under(struct json_object *o, const char *prefix)
 {
 	json_object_object_foreach(o, key, val)
 	{
-		char when[32];
+		char when[32], name[128];
+		snprintf(name, sizeof(name), "%s%s", prefix, key);
 		size_t klen = strlen(key);
 		if (klen > 3 && strcmp(key + klen - 3, "_at") == 0 &&
 		    json_object_is_type(val, json_type_int)) {
 			time_cell(o, key, when);
-			printf("%-16s %s\n", key, when);
+			printf("%-16s %s\n", name, when);
 		} else if (!val) {
-			printf("%-16s -\n", key);
+			printf("%-16s -\n", name);
 		} else if (json_object_is_type(val, json_type_string)) {
-			printf("%-16s %s\n", key, json_object_get_string(val));
+			printf("%-16s %s\n", name, json_object_get_string(val));
+		} else if (json_object_is_type(val, json_type_object)) {
+			char inner[128];
+			snprintf(inner, sizeof(inner), "%s.", name);
+			print_fields_under(val, inner);
 		} else {
-			printf("%-16s %s\n", key, mxc_json_str(val, NULL));
+			printf("%-16s %s\n", name, mxc_json_str(val, NULL));
 		}
 	}
+}
+
+static void print_fields(struct json_object *o)
+{
+	print_fields_under(o, "");
 }
 
 static void fields(struct json_object *res, const char *arg)
@@ -831,6 +842,7 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	  "list the audit log, or verify its hash chain" },
 	{ "clipboard", mxc_cli_clipboard, "get|set [ID] [--mime M] [-o FILE | TEXT | -i FILE]",
 	  "read or set a session's own clipboard" },
+	{ "doctor", mxc_cli_doctor, "[--json]", "what this host can enforce" },
 	{ "exec", exec_cmd, "[--cwd DIR] ID [--] CMD ARGS...",
 	  "run a command in a session as the agent" },
 	{ "input", mxc_cli_input, "[ID] ACTION ARGS...",

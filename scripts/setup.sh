@@ -17,7 +17,7 @@ apt-get install -y -qq --no-install-recommends \
 	libjson-c-dev libsqlite3-dev libssl-dev libspng-dev zlib1g-dev \
 	libxcb1-dev libxcb-shm0-dev libxcb-xtest0-dev libxcb-xkb-dev libxau-dev \
 	libxkbcommon-dev libxkbcommon-x11-dev \
-	libcriterion-dev libseccomp-dev \
+	libcriterion-dev libseccomp-dev libmnl-dev libnftables-dev iproute2 \
 	xvfb xfonts-base x11-xkb-utils xkb-data x11-utils x11-xserver-utils xterm xclip \
 	passwd login procps >/dev/null
 

@@ -10,10 +10,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "display.h"
 #include "fs.h"
 #include "json.h"
 #include "log.h"
+#include "net.h"
 #include "proc.h"
 #include "session-private.h"
 #include "session.h"
@@ -34,6 +36,22 @@ static void kill_recorded(pid_t pid, uint64_t starttime)
 		poll(&p, 1, 5000);
 	}
 	close(pidfd);
+}
+
+/* The cgroup and network of a session that was not adopted, if it had them. */
+static void remove_resources(struct mxc_server *srv, const char *id)
+{
+	struct mxc_error err = { 0 };
+	struct mxc_cgroup *g = NULL;
+	if (mxc_cgroup_open(srv->cgroups, id, &g, &err) == 0)
+		mxc_cgroup_destroy(g);
+	char *text = mxc_db_session_policy(srv->db, id);
+	struct mxc_policy *p = NULL;
+	if (text && mxc_policy_parse(text, strlen(text), &p, &err) == 0 &&
+	    mxc_net_needs_veth(&p->network) && mxc_net_remove(id, &err) < 0)
+		log_error("session %s: %s", id, err.msg);
+	mxc_policy_free(p);
+	free(text);
 }
 
 static int adopt(struct mxc_server *srv, struct json_object *row, struct mxc_error *err)
@@ -93,6 +111,9 @@ static int adopt(struct mxc_server *srv, struct json_object *row, struct mxc_err
 	}
 	s->leader_pid = (pid_t)pid;
 	s->pidns = mxc_pidns_of((pid_t)pid);
+	/* Its network is found again by its id when it ends; a missing cgroup means no limits. */
+	if (mxc_cgroup_open(srv->cgroups, s->id, &s->cgroup, err) < 0)
+		log_warning("session %s: %s", s->id, err->msg);
 	s->leader = mxc_loop_add_pidfd(srv->loop, pidfd, session_on_leader_exit, s);
 	if (!s->leader) {
 		close(pidfd);
@@ -151,6 +172,7 @@ void mxc_sessions_recover(struct mxc_server *srv)
 		}
 		/* Not adoptable: end it cleanly, leaving no process, directory or live row. */
 		kill_recorded((pid_t)pid, (uint64_t)start);
+		remove_resources(srv, id);
 		char *dir;
 		if (asprintf(&dir, "%s/%s", srv->sessions_dir, id) > 0) {
 			mxc_rm_rf(dir);
@@ -163,6 +185,22 @@ void mxc_sessions_recover(struct mxc_server *srv)
 		log_notice("session %s: %s", id, reason);
 	}
 	json_object_put(live);
+
+	/* Session cgroups of this daemon's subtree that no live session owns. */
+	struct session *s;
+	size_t n_live = 0;
+	mxc_list_for_each(s, &srv->sessions, link)
+		n_live++;
+	char **ids = calloc(n_live + 1, sizeof(*ids));
+	struct mxc_error err = { 0 };
+	if (ids) {
+		size_t k = 0;
+		mxc_list_for_each(s, &srv->sessions, link)
+			ids[k++] = s->id;
+		if (mxc_cgroups_cleanup_stale(srv->cgroups, ids, &err) < 0)
+			log_error("failed to remove stale session cgroups: %s", err.msg);
+		free(ids);
+	}
 
 	/* Runtime directories without a live session are leftovers of a crash. */
 	int dfd = open(srv->sessions_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -15,8 +15,10 @@
 #include <sys/sysmacros.h>
 
 #include "display.h"
+#include "landlock.h"
 #include "mount.h"
 #include "sandbox.h"
+#include "seccomp-filter.h"
 #include "util.h"
 
 void mxc_sandbox_runtime_dir(uint32_t uid, char buf[static 32])
@@ -424,4 +426,115 @@ int mxc_sandbox_drop(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t 
 	if (setuid(0) == 0 || setgid(0) == 0)
 		return mxc_error_set(err, -EPERM, "root could be regained after the drop");
 	return 0;
+}
+
+int mxc_sandbox_tcp_ports(const struct mxc_policy_network *net, bool *ret_restrict,
+			  uint16_t **ret_ports, size_t *ret_n)
+{
+	*ret_restrict = false;
+	*ret_ports = NULL;
+	*ret_n = 0;
+	/* Loopback only, or anything allowed by default: nothing a port list could add. */
+	if (net->egress_default != MXC_POLICY_DENY || !net->n_allow)
+		return 0;
+	uint8_t seen[65536 / 8] = { 0 };
+	size_t n = 0;
+	for (size_t i = 0; i < net->n_allow; i++) {
+		const struct mxc_policy_net_rule *rule = &net->allow[i];
+		if (!rule->n_ports)
+			return 0; /* every protocol and port */
+		for (size_t j = 0; j < rule->n_ports; j++) {
+			const struct mxc_policy_port *p = &rule->ports[j];
+			if (p->protocol != MXC_POLICY_PROTO_TCP && p->protocol != MXC_POLICY_PROTO_ANY)
+				continue;
+			if (!p->port)
+				return 0; /* every TCP port */
+			for (uint32_t port = p->port; port <= p->end_port; port++) {
+				if (seen[port / 8] & (1u << (port % 8)))
+					continue;
+				seen[port / 8] |= (uint8_t)(1u << (port % 8));
+				if (++n > MXC_SANDBOX_MAX_TCP_PORTS)
+					return 0;
+			}
+		}
+	}
+	uint16_t *ports = calloc(n ? n : 1, sizeof(*ports));
+	if (!ports)
+		return -ENOMEM;
+	size_t k = 0;
+	for (uint32_t port = 1; port < 65536; port++)
+		if (seen[port / 8] & (1u << (port % 8)))
+			ports[k++] = (uint16_t)port;
+	*ret_restrict = true;
+	*ret_ports = ports;
+	*ret_n = n;
+	return 0;
+}
+
+int mxc_sandbox_confine(const struct mxc_sandbox *sb, bool restrict_tcp, const uint16_t *tcp_ports,
+			size_t n_tcp_ports, struct mxc_error *err)
+{
+	enum {
+		R = MXC_LL_READ,
+		RX = MXC_LL_READ | MXC_LL_EXEC,
+		RWX = MXC_LL_READ | MXC_LL_WRITE | MXC_LL_EXEC,
+		OPT = MXC_LL_OPTIONAL,
+	};
+	char xdg[32];
+	mxc_sandbox_runtime_dir(sb->uid, xdg);
+	/* The baseline of mxc_sandbox_setup(); links such as /bin resolve into /usr. */
+	const struct mxc_landlock_path base[] = {
+		{ "/", -1, MXC_LL_LIST },
+		{ "/usr", -1, RX },
+		{ "/etc", -1, R },
+		{ "/var", -1, R },
+		{ "/opt", -1, RX | OPT },
+		{ "/srv", -1, R | OPT },
+		{ "/bin", -1, RX | OPT },
+		{ "/sbin", -1, RX | OPT },
+		{ "/lib", -1, RX | OPT },
+		{ "/lib32", -1, RX | OPT },
+		{ "/lib64", -1, RX | OPT },
+		{ "/libx32", -1, RX | OPT },
+		{ "/tmp", -1, RWX },
+		{ "/var/tmp", -1, RWX | OPT },
+		{ "/dev", -1, MXC_LL_READ | MXC_LL_WRITE | MXC_LL_DEV },
+		{ "/dev/shm", -1, RWX },
+		{ "/proc", -1, MXC_LL_READ | MXC_LL_WRITE },
+		{ "/sys", -1, R },
+		{ "/run", -1, MXC_LL_LIST },
+		{ xdg, -1, RWX },
+		{ "/run/mxc", -1, R | OPT },
+		{ "/run/mxc-libexec", -1, RX },
+		{ sb->home, -1, RWX | MXC_LL_NO_SYMLINKS },
+	};
+	size_t n_rules = sb->rules ? sb->rules->n : 0;
+	struct mxc_landlock_path *paths = calloc(MXC_ARRAY_SIZE(base) + n_rules, sizeof(*paths));
+	if (!paths)
+		return mxc_error_set(err, -ENOMEM, "out of memory");
+	memcpy(paths, base, sizeof(base));
+	size_t n = MXC_ARRAY_SIZE(base);
+	/* Denied paths and aliases get nothing: the mounts hide them, and Landlock only grants. */
+	for (size_t i = 0; i < n_rules; i++) {
+		const struct mxc_fs_rule *rule = &sb->rules->v[i];
+		if (rule->alias || rule->intent == MXC_FS_DENY)
+			continue;
+		paths[n++] = (struct mxc_landlock_path){
+			rule->path, -1, rule->intent == MXC_FS_RW ? RWX : RX
+		};
+	}
+	struct mxc_landlock_spec spec = {
+		.paths = paths,
+		.n_paths = n,
+		.restrict_tcp_connect = restrict_tcp,
+		.connect_ports = tcp_ports,
+		.n_connect = n_tcp_ports,
+		.scope_abstract_unix = true,
+		.scope_signals = true,
+	};
+	int r = mxc_landlock_apply(&spec, NULL, err);
+	free(paths);
+	if (r < 0)
+		return r;
+	return mxc_seccomp_apply(err);
 }

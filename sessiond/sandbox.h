@@ -7,10 +7,13 @@
 #ifndef MXC_SESSIOND_SANDBOX_H
 #define MXC_SESSIOND_SANDBOX_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
 #include "fsrules.h"
+#include "policy.h"
 
 struct mxc_sandbox {
 	const char *hostname;
@@ -56,6 +59,28 @@ int mxc_sandbox_setup(const struct mxc_sandbox *sb, struct mxc_error *err);
  */
 int mxc_sandbox_drop(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t n_groups,
 		     struct mxc_error *err);
+
+/*
+ * The TCP ports a session may connect to, as Landlock's second wall behind the packet
+ * filter: set (*ret_restrict) only when egress is denied by default and every allow rule
+ * names its ports, so that TCP can only go to those; the union of their TCP ports, at most
+ * MXC_SANDBOX_MAX_TCP_PORTS (more, and the packet filter alone decides). The caller frees
+ * *ret_ports.
+ */
+#define MXC_SANDBOX_MAX_TCP_PORTS 4096
+int mxc_sandbox_tcp_ports(const struct mxc_policy_network *net, bool *ret_restrict,
+			  uint16_t **ret_ports, size_t *ret_n);
+
+/*
+ * The last walls, put up by the session leader after mxc_sandbox_drop (they need
+ * no_new_privs) and inherited by everything the session runs: Landlock (the baseline view
+ * and the policy's read-write and read-only paths as the only places with file access;
+ * abstract Unix sockets and signals scoped to the session; TCP connects limited to
+ * tcp_ports when restrict_tcp) and the seccomp filter (seccomp-filter.h). A Landlock
+ * feature this kernel lacks is left out (the daemon reports which); seccomp is required.
+ */
+int mxc_sandbox_confine(const struct mxc_sandbox *sb, bool restrict_tcp, const uint16_t *tcp_ports,
+			size_t n_tcp_ports, struct mxc_error *err);
 
 /* XDG_RUNTIME_DIR inside a session for uid: "/run/user/UID". */
 void mxc_sandbox_runtime_dir(uint32_t uid, char buf[static 32]);

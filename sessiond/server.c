@@ -8,10 +8,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "cgroup.h"
 #include "config.h"
+#include "digest.h"
 #include "fs.h"
 #include "json.h"
+#include "landlock.h"
 #include "log.h"
+#include "seccomp-filter.h"
 #include "server.h"
 #include "session.h"
 
@@ -540,6 +544,45 @@ static int make_dir(const char *path, mode_t mode, struct mxc_error *err)
 	return 0;
 }
 
+/*
+ * The cgroup subtree of this daemon's sessions: "mxc" for the default runtime directory, a
+ * name derived from the runtime directory otherwise, so that daemons relocated for tests or
+ * second installs never clean up each other's sessions.
+ */
+static void cgroup_name(const char *runtime_dir, char buf[static 16])
+{
+	char hex[MXC_SHA256_HEX_LEN + 1];
+	if (strcmp(runtime_dir, "/run/mxc") == 0 ||
+	    mxc_sha256_hex(runtime_dir, strlen(runtime_dir), hex) < 0)
+		snprintf(buf, 16, "mxc");
+	else
+		snprintf(buf, 16, "mxc-%.8s", hex);
+}
+
+/* What this host offers for containment, found out once; missing essentials are fatal. */
+static int detect_containment(struct mxc_server *srv, struct mxc_error *err)
+{
+	if (!mxc_seccomp_available())
+		return mxc_error_set(err, -EOPNOTSUPP,
+				     "this kernel has no seccomp filters, which every session needs");
+	srv->landlock_abi = mxc_landlock_abi();
+	if (srv->landlock_abi)
+		log_info("Landlock ABI %d: the second wall around session files is up",
+			 srv->landlock_abi);
+	else
+		log_warning("Landlock is not available: session files are confined by the mount "
+			    "namespace alone (see mxc doctor)");
+	char name[16];
+	cgroup_name(srv->cfg.runtime_dir, name);
+	struct mxc_cgroups_options opt = { .name = name };
+	int r = mxc_cgroups_detect(&opt, &srv->cgroups, err);
+	if (r < 0)
+		return r;
+	log_notice("session limits: %s", mxc_cgroups_describe(srv->cgroups));
+	srv->net = (struct mxc_net_config){ .enable_forwarding = true };
+	return 0;
+}
+
 int mxc_server_init(struct mxc_server *srv, const struct mxc_config *cfg, struct mxc_error *err)
 {
 	*srv = (struct mxc_server){ .cfg = *cfg, .init_fd = -1, .helper_fd = -1 };
@@ -566,6 +609,8 @@ int mxc_server_init(struct mxc_server *srv, const struct mxc_config *cfg, struct
 	if ((srv->init_fd = open_program(cfg->libexec_dir, "mxc-init", err)) < 0 ||
 	    (srv->helper_fd = open_program(cfg->libexec_dir, "mxc-session-helper", err)) < 0)
 		return -ENOENT;
+	if ((r = detect_containment(srv, err)) < 0)
+		return r;
 
 	if ((r = mxc_db_open(srv->db_path, &srv->db, err)) < 0)
 		return r;
@@ -610,6 +655,11 @@ void mxc_server_finish(struct mxc_server *srv)
 	mxc_db_close(srv->db);
 	mxc_close(srv->init_fd);
 	mxc_close(srv->helper_fd);
+	/* The subtree goes with the last daemon using it; while sessions live, it stays. */
+	struct mxc_error err = { 0 };
+	if (srv->cgroups && mxc_cgroups_remove(srv->cgroups, &err) < 0)
+		log_debug("cgroup subtree kept: %s", err.msg);
+	mxc_cgroups_free(srv->cgroups);
 	free(srv->db_path);
 	free(srv->home_base);
 	free(srv->sessions_dir);

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "list.h"
 #include "loop.h"
+#include "net.h"
 #include "proto.h"
 
 struct mxc_config {
@@ -39,6 +40,8 @@ struct mxc_listener {
 	uint32_t scope_uid; /* the only uid a session socket serves */
 };
 
+struct mxc_cgroups;
+
 struct mxc_server {
 	struct mxc_config cfg;
 	struct mxc_loop *loop;
@@ -51,6 +54,10 @@ struct mxc_server {
 	char *sessions_dir; /* runtime_dir/sessions */
 	int init_fd;        /* O_PATH descriptors of the session-side programs */
 	int helper_fd;
+	/* What this host can enforce, found out once at start-up. */
+	struct mxc_cgroups *cgroups;
+	int landlock_abi;                 /* 0: no Landlock */
+	struct mxc_net_config net;
 	uint32_t admin_gid, agents_gid;
 	bool have_admin_gid, have_agents_gid;
 	bool shutting_down;

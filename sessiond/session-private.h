@@ -118,6 +118,8 @@ struct session {
 
 	pid_t leader_pid;
 	uint64_t pidns;
+	struct mxc_cgroup *cgroup; /* its limits (cgroup.h) */
+	struct mxc_net *net;       /* its network beyond loopback (net.h), or NULL */
 	struct mxc_source *leader; /* owns the leader's pidfd */
 	int status_fd;
 	struct mxc_source *status_src;
@@ -170,6 +172,9 @@ struct session {
 #define MXC_SESSION_LIBEXEC "/run/mxc-libexec"
 
 extern const char *const session_state_names[];
+
+/* Removes the session's cgroup and network (session.c); for any session that ends. */
+void session_uncontain(struct session *s);
 
 struct session *session_find(struct mxc_server *srv, const char *id);
 struct session *session_new(struct mxc_server *srv);

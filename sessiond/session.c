@@ -15,12 +15,14 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "digest.h"
 #include "display.h"
 #include "fs.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
+#include "net.h"
 #include "policy.h"
 #include "proc.h"
 #include "sandbox.h"
@@ -224,22 +226,20 @@ static int load_policy(struct session *s, const char *text, struct mxc_error *er
 }
 
 /*
- * Refuses what this daemon cannot enforce yet: a policy that asks for more than the
- * baseline would otherwise be silently weakened or silently not honoured.
+ * Refuses what this daemon cannot enforce on this host: a policy that asks for more than
+ * that would otherwise be silently weakened or silently not honoured.
  */
-static int check_enforceable(const struct mxc_policy *p, struct mxc_error *err)
+static int check_enforceable(const struct mxc_server *srv, const struct mxc_policy *p,
+			     struct mxc_error *err)
 {
 	static const char later[] = "not enforced by this version of mxc-sessiond yet";
-	if (p->network.egress_default != MXC_POLICY_DENY || p->network.n_allow)
+	if (mxc_net_check(&p->network, err) < 0)
+		return err->code;
+	if (p->limits.memory_bytes && !(mxc_cgroups_controllers(srv->cgroups) & MXC_CGROUP_MEMORY))
 		return mxc_error_set(err, -EOPNOTSUPP,
-				     "network.egress: only \"deny\" with no allow rules (loopback "
-				     "only) is %s",
-				     "enforced by this version of mxc-sessiond");
-	if (p->network.ingress_default != MXC_POLICY_DENY ||
-	    p->network.host_loopback != MXC_POLICY_DENY)
-		return mxc_error_set(err, -EOPNOTSUPP, "network.ingress: %s", later);
-	if (p->limits.memory_bytes)
-		return mxc_error_set(err, -EOPNOTSUPP, "session.limits.memoryBytes: %s", later);
+				     "session.limits.memoryBytes: this host has no memory cgroup "
+				     "controller for mxc-sessiond (%s)",
+				     mxc_cgroups_describe(srv->cgroups));
 	if (p->ui.allow_windows && p->display.backend != MXC_POLICY_DISPLAY_XVFB)
 		return mxc_error_set(err, -EOPNOTSUPP, "session.display.backend: %s: %s",
 				     mxc_policy_display_backend_to_string(p->display.backend), later);
@@ -382,8 +382,16 @@ leader_main(struct session *s, int status_fd, int control_fd, int go_fd, const u
 		goto fail;
 	sb.rules = &rules;
 	struct rlimit nproc = { s->policy->limits.tasks, s->policy->limits.tasks };
+	bool restrict_tcp;
+	uint16_t *tcp_ports;
+	size_t n_tcp_ports;
+	if (mxc_sandbox_tcp_ports(&s->policy->network, &restrict_tcp, &tcp_ports, &n_tcp_ports) < 0) {
+		mxc_error_set(&err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (mxc_sandbox_setup(&sb, &err) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0 ||
-	    mxc_sandbox_drop(s->uid, s->gid, s->groups, s->n_groups, &err) < 0)
+	    mxc_sandbox_drop(s->uid, s->gid, s->groups, s->n_groups, &err) < 0 ||
+	    mxc_sandbox_confine(&sb, restrict_tcp, tcp_ports, n_tcp_ports, &err) < 0)
 		goto fail;
 	close(keep[0]);
 	close(keep[1]);
@@ -564,6 +572,38 @@ int session_listen(struct session *s, struct mxc_error *err)
 	return mxc_listener_open(s->srv, path, s->id, s->uid, s->gid, &s->listener, err);
 }
 
+/* The session's cgroup (its limits) and network, made from the daemon's side. */
+static int contain_leader(struct session *s, int pidfd, struct mxc_error *err)
+{
+	const struct mxc_policy_limits *l = &s->policy->limits;
+	int r = mxc_cgroup_create(s->srv->cgroups, s->id, l->memory_bytes, l->tasks, &s->cgroup, err);
+	if (r == 0)
+		r = mxc_cgroup_attach(s->cgroup, s->leader_pid, err);
+	if (r == 0 && mxc_net_needs_veth(&s->policy->network)) {
+		r = mxc_net_setup(&s->srv->net, s->id, pidfd, &s->policy->network, &s->net, err);
+		const char *notice = r == 0 ? mxc_net_notice(s->net) : NULL;
+		if (notice)
+			log_notice("session %s: %s", s->id, notice);
+	}
+	if (r < 0)
+		mxc_error_prefix(err, "failed to contain the session");
+	return r;
+}
+
+/* Undoes contain_leader, for a live session or one adopted after a restart (s->net NULL). */
+void session_uncontain(struct session *s)
+{
+	struct mxc_error err = { 0 };
+	if (s->net || (s->policy && mxc_net_needs_veth(&s->policy->network))) {
+		int r = s->net ? mxc_net_teardown(s->net, &err) : mxc_net_remove(s->id, &err);
+		if (r < 0)
+			log_error("session %s: %s", s->id, err.msg);
+		s->net = NULL;
+	}
+	mxc_cgroup_destroy(s->cgroup);
+	s->cgroup = NULL;
+}
+
 static int start_leader(struct session *s, struct mxc_error *err)
 {
 	int status[2] = { -1, -1 }, go[2] = { -1, -1 }, control = -1;
@@ -605,6 +645,9 @@ static int start_leader(struct session *s, struct mxc_error *err)
 	uint64_t start = 0;
 	mxc_proc_starttime(pid, &start);
 	mxc_db_session_set_leader(s->srv->db, s->id, pid, start);
+	/* Limits and network are in place before the leader runs anything. */
+	if ((r = contain_leader(s, pidfd, err)) < 0)
+		goto out;
 	/* Recorded: the leader may go on. Had we died before this, it would have exited. */
 	if (write(go[1], "g", 1) != 1) {
 		r = mxc_error_errno(err, -errno, "failed to release the session leader");
@@ -778,7 +821,7 @@ void mxc_session_verb_start(struct mxc_call *call)
 			goto deny;
 		}
 	}
-	if ((r = check_enforceable(s->policy, &err)) < 0)
+	if ((r = check_enforceable(srv, s->policy, &err)) < 0)
 		goto refuse;
 
 	s->width = width ? (uint32_t)width : s->policy->display.width;
@@ -937,6 +980,7 @@ void session_finish(struct session *s)
 	mxc_source_remove(s->timeout_timer);
 
 	/* Commands still being waited for get their (killed) status through their own source. */
+	session_uncontain(s);
 
 	if (s->dir) {
 		int r = mxc_rm_rf(s->dir);
@@ -1026,6 +1070,65 @@ void mxc_session_verb_list(struct mxc_call *call)
 	mxc_call_reply(call, r, NULL, 0);
 }
 
+/* How the session is contained: each mechanism in use, and what this host lacks. */
+static struct json_object *session_containment_json(const struct session *s)
+{
+	const struct mxc_server *srv = s->srv;
+	const struct mxc_policy_limits *l = &s->policy->limits;
+	unsigned controllers = mxc_cgroups_controllers(srv->cgroups);
+	struct json_object *c = json_object_new_object();
+
+	struct json_object *limits = json_object_new_object();
+	mxc_json_add_str(limits, "mode", mxc_cgroup_mode_to_string(mxc_cgroups_mode(srv->cgroups)));
+	mxc_json_add_i64(limits, "tasks", (int64_t)l->tasks);
+	mxc_json_add_str(limits, "tasks_by",
+			 controllers & MXC_CGROUP_PIDS ? "pids cgroup, and RLIMIT_NPROC of the agent"
+						       : "RLIMIT_NPROC of the agent");
+	mxc_json_add_i64(limits, "memory_bytes", (int64_t)l->memory_bytes);
+	mxc_json_add_str(limits, "memory_by",
+			 controllers & MXC_CGROUP_MEMORY ? "memory cgroup (swap included)" : NULL);
+	mxc_json_add_i64(limits, "tmp_bytes", (int64_t)l->tmp_bytes);
+	if (s->cgroup)
+		json_object_object_add(limits, "usage", mxc_cgroup_to_json(s->cgroup));
+	json_object_object_add(c, "limits", limits);
+
+	struct json_object *ll = json_object_new_object();
+	mxc_json_add_i64(ll, "abi", srv->landlock_abi);
+	bool restrict_tcp = false;
+	uint16_t *ports = NULL;
+	size_t n_ports = 0;
+	mxc_sandbox_tcp_ports(&s->policy->network, &restrict_tcp, &ports, &n_ports);
+	free(ports);
+	struct json_object *missing = json_object_new_array();
+	static const struct {
+		int abi;
+		const char *what;
+	} features[] = { { 1, "filesystem" },	       { 3, "truncate" },
+			 { 4, "tcp ports" },	       { 5, "device ioctls" },
+			 { 6, "abstract unix scope" }, { 6, "signal scope" } };
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(features); i++)
+		if (srv->landlock_abi < features[i].abi && (features[i].abi != 4 || restrict_tcp))
+			json_object_array_add(missing, json_object_new_string(features[i].what));
+	json_object_object_add(ll, "not_enforced", missing);
+	mxc_json_add_bool(ll, "tcp_ports_restricted", restrict_tcp && srv->landlock_abi >= 4);
+	json_object_object_add(c, "landlock", ll);
+	mxc_json_add_bool(c, "seccomp", true);
+
+	struct json_object *net = json_object_new_object();
+	bool veth = mxc_net_needs_veth(&s->policy->network);
+	char mode[64];
+	snprintf(mode, sizeof(mode), "veth mxc-%s, nftables table inet mxc_%s", s->id, s->id);
+	mxc_json_add_str(net, "mode", veth ? mode : "loopback only");
+	if (s->net) {
+		mxc_json_add_str(net, "address4", mxc_net_address(s->net, AF_INET));
+		mxc_json_add_str(net, "address6", mxc_net_address(s->net, AF_INET6));
+		mxc_json_add_str(net, "gateway4", mxc_net_gateway(s->net, AF_INET));
+		mxc_json_add_str(net, "gateway6", mxc_net_gateway(s->net, AF_INET6));
+	}
+	json_object_object_add(c, "network", net);
+	return c;
+}
+
 void mxc_session_verb_show(struct mxc_call *call)
 {
 	static const char *const keys[] = { "session", NULL };
@@ -1054,9 +1157,7 @@ void mxc_session_verb_show(struct mxc_call *call)
 	}
 	struct session *s = session_find(call->srv, id);
 	if (s) {
-		mxc_json_add_i64(row, "tasks_limit", (int64_t)s->policy->limits.tasks);
-		mxc_json_add_str(row, "tasks_limit_by", "RLIMIT_NPROC of the agent uid");
-		mxc_json_add_i64(row, "tmp_bytes", (int64_t)s->policy->limits.tmp_bytes);
+		json_object_object_add(row, "containment", session_containment_json(s));
 		json_object_object_add(row, "activity", session_activity_json(s));
 		mxc_json_add_bool(row, "helper_ready", s->helper_ready);
 	}

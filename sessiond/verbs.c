@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "doctor.h"
 #include "fs.h"
 #include "identity.h"
 #include "json.h"
@@ -468,6 +469,34 @@ static void version(struct mxc_call *call)
 	mxc_call_reply(call, r, NULL, 0);
 }
 
+/* The host report of doctor.h, made in a worker: its probes fork and may take a while. */
+static int doctor_work(void *data, struct json_object **ret_result, struct mxc_error *err)
+{
+	const struct mxc_server *srv = data;
+	*ret_result = mxc_doctor_report(srv->cgroups);
+	return *ret_result ? 0 : mxc_error_set(err, -ENOMEM, "out of memory");
+}
+
+static void doctor_done(int r, struct json_object *result, const struct mxc_error *err,
+			void *data)
+{
+	struct mxc_call *call = data;
+	if (r < 0)
+		mxc_call_fail_error(call, err);
+	else
+		mxc_call_reply(call, result, NULL, 0);
+}
+
+static void doctor(struct mxc_call *call)
+{
+	struct mxc_error err = { 0 };
+	if (!mxc_call_require_admin(call))
+		return;
+	if (mxc_json_check_keys(call->args, (const char *const[]){ NULL }, &err) < 0 ||
+	    mxc_worker_run(call->srv->loop, doctor_work, doctor_done, call, &err) < 0)
+		mxc_call_fail_error(call, &err);
+}
+
 static const struct mxc_verb verbs[] = {
 	/* sorted by name: looked up by binary search */
 	{ "agent.add", agent_add, false },
@@ -480,6 +509,7 @@ static const struct mxc_verb verbs[] = {
 	{ "clipboard_get", mxc_session_verb_clipboard_get, true },
 	{ "clipboard_set", mxc_session_verb_clipboard_set, true },
 	{ "cursor_position", mxc_computer_cursor_position, true },
+	{ "doctor", doctor, false },
 	{ "drag", mxc_computer_drag, true },
 	{ "exec", mxc_session_verb_exec, false },
 	{ "hold_key", mxc_computer_hold_key, true },

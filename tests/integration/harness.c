@@ -3,15 +3,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -182,6 +186,22 @@ void mxc_harness_start_daemon(struct mxc_harness *h)
 	cr_assert_fail("mxc-sessiond did not start listening");
 }
 
+/*
+ * A network namespace of the test's own, with loopback up: the daemon's session networks
+ * (veth pairs, nftables tables, forwarding) are made in it and vanish with the test, never
+ * touching the host's.
+ */
+static void enter_network(void)
+{
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "loopback up: %s", strerror(errno));
+	close(fd);
+}
+
 void mxc_harness_start(struct mxc_harness *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -189,6 +209,7 @@ void mxc_harness_start(struct mxc_harness *h)
 	cr_assert_not_null(bin, "MXC_BUILD_ROOT is not set (run the tests through meson test)");
 	snprintf(h->bin, sizeof(h->bin), "%s", bin);
 	mxc_testenv_enter(&h->env);
+	enter_network();
 	path(h->state, sizeof(h->state), h->env.root, "state");
 	path(h->run, sizeof(h->run), h->env.root, "run");
 	path(h->conf, sizeof(h->conf), h->env.root, "conf");
@@ -459,4 +480,16 @@ void mxc_harness_install(const char *agent, const char *src, const char *name, c
 	close(fd);
 	cr_assert_eq(rename(tmp, ret), 0);
 	free(data);
+}
+
+int64_t mxc_session_activity(struct mxc_harness *h, const char *id, const char *name)
+{
+	char *out = mxc_ok(h, "session", "show", id, "--json", NULL);
+	struct json_object *o = mxc_test_json(out), *activity;
+	free(out);
+	int64_t n = 0;
+	if (json_object_object_get_ex(o, "activity", &activity))
+		n = mxc_test_int(activity, name);
+	json_object_put(o);
+	return n < 0 ? 0 : n;
 }

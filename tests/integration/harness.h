@@ -69,6 +69,9 @@ int64_t mxc_test_int(struct json_object *o, const char *key);
 void mxc_harness_install(const char *agent, const char *src, const char *name, char *ret,
 			 size_t len);
 
+/* A session's activity counter (`mxc session show --json`: activity.NAME), 0 if absent. */
+int64_t mxc_session_activity(struct mxc_harness *h, const char *id, const char *name);
+
 /* Whether a process with this pid exists. */
 bool mxc_pid_alive(pid_t pid);
 /* Number of processes of this test (below its keeper) running as uid. */
