@@ -3,6 +3,7 @@
 #define MXC_CLI_CLI_H
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -41,6 +42,17 @@ int mxc_cli_mcp(struct mxc_cli *cli, int argc, char **argv);
 
 /* clipboard.c */
 int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv);
+
+/*
+ * commands.c: runs cmd in session id as the agent with our stdin, stdout and stderr (through
+ * pipes); returns its exit status, or 125 if it could not be run. Stops waiting, killing the
+ * command, once mxc_cli_interrupted is set by a signal handler.
+ */
+int mxc_cli_exec(struct mxc_cli *cli, const char *id, char *const *cmd, const char *cwd);
+extern volatile sig_atomic_t mxc_cli_interrupted;
+
+/* run.c */
+int mxc_cli_run(struct mxc_cli *cli, int argc, char **argv);
 
 /* doctor.c */
 int mxc_cli_doctor(struct mxc_cli *cli, int argc, char **argv);

@@ -478,6 +478,13 @@ static int exec_cmd(struct mxc_cli *cli, int argc, char **argv)
 		optind++;
 	if (optind >= argc)
 		return usage_error(use);
+	return mxc_cli_exec(cli, id, argv + optind, cwd);
+}
+
+volatile sig_atomic_t mxc_cli_interrupted;
+
+int mxc_cli_exec(struct mxc_cli *cli, const char *id, char *const *cmd, const char *cwd)
+{
 
 	/*
 	 * The command gets pipes, never our terminal: a descriptor of the caller's tty in an
@@ -490,7 +497,7 @@ static int exec_cmd(struct mxc_cli *cli, int argc, char **argv)
 	}
 	struct json_object *args = json_object_new_object();
 	mxc_json_add_str(args, "session", id);
-	json_object_object_add(args, "argv", mxc_json_strv(argv + optind));
+	json_object_object_add(args, "argv", mxc_json_strv(cmd));
 	if (cwd)
 		mxc_json_add_str(args, "cwd", cwd);
 	struct mxc_conn conn;
@@ -531,7 +538,8 @@ static int exec_cmd(struct mxc_cli *cli, int argc, char **argv)
 			{ in_w >= 0 && pend > 0 ? in_w : -1, POLLOUT, 0 },
 		};
 		if (poll(p, 5, -1) < 0) {
-			if (errno == EINTR)
+			/* Interrupted (mxc run): closing the connection kills the command. */
+			if (errno == EINTR && !mxc_cli_interrupted)
 				continue;
 			break;
 		}
@@ -853,6 +861,8 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	  "serve a session's computer-use tools over MCP (stdio)" },
 	{ "policy", mxc_cli_policy, "check|show FILE",
 	  "validate a policy file, or print its effective form" },
+	{ "run", mxc_cli_run, "CONFIG.json",
+	  "run an MXC configuration one-shot: a fresh agent, its session, the process" },
 	{ "screenshot", screenshot, "[ID] [-o FILE] [--scale WxH | --max-edge N] [--region X,Y,W,H]",
 	  "save a PNG of a session's screen" },
 	{ "session list", session_list, "[--all] [--agent NAME]", "list sessions" },

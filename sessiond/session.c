@@ -227,9 +227,10 @@ static int load_policy(struct session *s, const char *text, struct mxc_error *er
 
 /*
  * Refuses what this daemon cannot enforce on this host: a policy that asks for more than
- * that would otherwise be silently weakened or silently not honoured.
+ * that would otherwise be silently weakened or silently not honoured. A policy's process is
+ * run by the caller of a one-shot run (run), never by the daemon.
  */
-static int check_enforceable(const struct mxc_server *srv, const struct mxc_policy *p,
+static int check_enforceable(const struct mxc_server *srv, const struct mxc_policy *p, bool run,
 			     struct mxc_error *err)
 {
 	static const char later[] = "not enforced by this version of mxc-sessiond yet";
@@ -243,10 +244,10 @@ static int check_enforceable(const struct mxc_server *srv, const struct mxc_poli
 	if (p->ui.allow_windows && p->display.backend != MXC_POLICY_DISPLAY_XVFB)
 		return mxc_error_set(err, -EOPNOTSUPP, "session.display.backend: %s: %s",
 				     mxc_policy_display_backend_to_string(p->display.backend), later);
-	if (p->process)
+	if (p->process && !run)
 		return mxc_error_set(err, -EOPNOTSUPP,
 				     "process: a session policy does not run a process; use the "
-				     "start command");
+				     "start command, or mxc run for a one-shot run");
 	return 0;
 }
 
@@ -738,11 +739,13 @@ static void start_cancelled(struct mxc_call *call)
 
 void mxc_session_verb_start(struct mxc_call *call)
 {
-	static const char *const keys[] = { "agent", "width", "height", "policy", "command", NULL };
+	static const char *const keys[] = { "agent", "width", "height", "policy", "command", "run",
+					    NULL };
 	struct mxc_server *srv = call->srv;
 	struct mxc_error err = { 0 };
 	const char *agent = NULL, *policy_text = NULL;
 	uint64_t width = 0, height = 0;
+	bool run = false;
 	char **command = NULL;
 	struct session *s = NULL;
 	int r;
@@ -762,6 +765,8 @@ void mxc_session_verb_start(struct mxc_call *call)
 	if (r == 0)
 		r = optional(mxc_json_get_strv(call->args, "command", MAX_ARGV, MXC_PROTO_MAX_LINE,
 					       &command, &err));
+	if (r == 0)
+		r = optional(mxc_json_get_bool(call->args, "run", &run, &err));
 	if (r < 0)
 		goto refuse;
 	if ((width == 0) != (height == 0) || (width && (width < MXC_DISPLAY_MIN_WIDTH ||
@@ -821,7 +826,7 @@ void mxc_session_verb_start(struct mxc_call *call)
 			goto deny;
 		}
 	}
-	if ((r = check_enforceable(srv, s->policy, &err)) < 0)
+	if ((r = check_enforceable(srv, s->policy, run, &err)) < 0)
 		goto refuse;
 
 	s->width = width ? (uint32_t)width : s->policy->display.width;
