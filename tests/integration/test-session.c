@@ -532,3 +532,59 @@ Test(session, processes_inside_a_session_are_refused_on_the_main_socket)
 	free(out);
 	free(id);
 }
+
+Test(session, doctor_reports_what_the_host_enforces_to_admins_only)
+{
+	struct mxc_result r = mxc_run(&h, 0, NULL, "doctor", "--json", NULL);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	struct json_object *o = mxc_test_json(r.out), *checks, *c;
+	mxc_result_free(&r);
+	cr_assert(json_object_object_get_ex(o, "checks", &checks));
+	static const char *const needed[] = { "namespace.mount", "namespace.pid", "namespace.net",
+					      "seccomp.filter", "landlock", "cgroups" };
+	for (size_t i = 0; i < MXC_ARRAY_SIZE(needed); i++) {
+		cr_assert(json_object_object_get_ex(checks, needed[i], &c), "no %s", needed[i]);
+		cr_assert_not_null(mxc_test_str(c, "reason"), "%s has no reason", needed[i]);
+	}
+	json_object_object_get_ex(checks, "landlock", &c);
+	cr_assert_gt(mxc_test_int(c, "abi"), 0, "this host has Landlock");
+	json_object_put(o);
+	/* The human table names the same checks. */
+	char *out = mxc_ok(&h, "doctor", NULL);
+	cr_assert_not_null(strstr(out, "seccomp.filter"), "%s", out);
+	free(out);
+	/* Not for everyone: the probes fork and the report describes the host. */
+	r = mxc_run(&h, 65534, NULL, "doctor", NULL);
+	cr_assert_eq(r.status, 1);
+	cr_assert_str_eq(r.out, "");
+	mxc_result_free(&r);
+}
+
+Test(session, containment_is_in_place_and_shown)
+{
+	char *id = mxc_harness_session(&h, "coder");
+	struct mxc_result r = in_session(id, "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "NoNewPrivs:\t1\nSeccomp:\t2\n");
+	mxc_result_free(&r);
+	char *out = mxc_ok(&h, "session", "show", id, "--json", NULL);
+	struct json_object *o = mxc_test_json(out), *c, *part;
+	free(out);
+	cr_assert(json_object_object_get_ex(o, "containment", &c));
+	cr_assert(json_object_object_get_ex(c, "landlock", &part));
+	cr_assert_gt(mxc_test_int(part, "abi"), 0);
+	cr_assert(json_object_object_get_ex(c, "network", &part));
+	cr_assert_str_eq(mxc_test_str(part, "mode"), "loopback only");
+	cr_assert(json_object_object_get_ex(c, "limits", &part));
+	const char *mode = mxc_test_str(part, "mode");
+	cr_assert(mxc_streq(mode, "v1") || mxc_streq(mode, "v2") || mxc_streq(mode, "none"), "%s",
+		  mode);
+	/* Every process of the session is in its cgroup, counted there. */
+	struct json_object *usage;
+	if (!mxc_streq(mode, "none")) {
+		cr_assert(json_object_object_get_ex(part, "usage", &usage));
+		cr_assert_geq(mxc_test_int(usage, "tasks_current"), 2, "init and the helper at least");
+	}
+	json_object_put(o);
+	free(id);
+}
