@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -390,6 +391,13 @@ int main(int argc, char **argv)
 	const char *log_path = NULL;
 	char **server_argv = NULL;
 	int server_argc = 0, ready_fd = -1, listen_fd = -1, i = 1, v;
+	/*
+	 * First of all, before the agent has a process: not dumpable, so that the agent's
+	 * processes (same uid) can neither trace us, read our memory, nor take our descriptors
+	 * (the daemon's control socket) with pidfd_getfd. execve made us dumpable again.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("mxc-init: cannot make itself non-dumpable: %s", strerror(errno));
 	for (; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;

@@ -950,8 +950,8 @@ void session_on_leader_exit(struct mxc_source *src, const siginfo_t *info, void 
 			snprintf(reason, sizeof(reason), "the session's init exited with status %d",
 				 info->si_status);
 		else if (info->si_code)
-			snprintf(reason, sizeof(reason), "the session's init was killed by %s",
-				 strsignal(info->si_status));
+			snprintf(reason, sizeof(reason), "the session's init was killed by SIG%s",
+				 sigabbrev_np(info->si_status) ? sigabbrev_np(info->si_status) : "?");
 		else
 			snprintf(reason, sizeof(reason), "the session's init exited");
 		snprintf(s->end_state, sizeof(s->end_state), "%s",
