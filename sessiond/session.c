@@ -382,6 +382,11 @@ leader_main(struct session *s, int status_fd, int control_fd, int go_fd, const u
 	if (mxc_fs_rules_resolve(&s->policy->fs, &who, protected, s->home, &rules, &err) < 0)
 		goto fail;
 	sb.rules = &rules;
+	/*
+	 * The task limit is the session's pids cgroup where there is one; RLIMIT_NPROC, the
+	 * fallback, counts every process of the agent's uid, in all its sessions at once.
+	 */
+	bool pids = mxc_cgroups_controllers(s->srv->cgroups) & MXC_CGROUP_PIDS;
 	struct rlimit nproc = { s->policy->limits.tasks, s->policy->limits.tasks };
 	bool restrict_tcp;
 	uint16_t *tcp_ports;
@@ -390,7 +395,7 @@ leader_main(struct session *s, int status_fd, int control_fd, int go_fd, const u
 		mxc_error_set(&err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (mxc_sandbox_setup(&sb, &err) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0 ||
+	if (mxc_sandbox_setup(&sb, &err) < 0 || (!pids && setrlimit(RLIMIT_NPROC, &nproc) < 0) ||
 	    mxc_sandbox_drop(s->uid, s->gid, s->groups, s->n_groups, &err) < 0 ||
 	    mxc_sandbox_confine(&sb, restrict_tcp, tcp_ports, n_tcp_ports, &err) < 0)
 		goto fail;
@@ -1087,8 +1092,8 @@ static struct json_object *session_containment_json(const struct session *s)
 	mxc_json_add_str(limits, "mode", mxc_cgroup_mode_to_string(mxc_cgroups_mode(srv->cgroups)));
 	mxc_json_add_i64(limits, "tasks", (int64_t)l->tasks);
 	mxc_json_add_str(limits, "tasks_by",
-			 controllers & MXC_CGROUP_PIDS ? "pids cgroup, and RLIMIT_NPROC of the agent"
-						       : "RLIMIT_NPROC of the agent");
+			 controllers & MXC_CGROUP_PIDS ? "pids cgroup"
+						       : "RLIMIT_NPROC of the agent uid");
 	mxc_json_add_i64(limits, "memory_bytes", (int64_t)l->memory_bytes);
 	mxc_json_add_str(limits, "memory_by",
 			 controllers & MXC_CGROUP_MEMORY ? "memory cgroup (swap included)" : NULL);

@@ -154,12 +154,14 @@ Test(session, every_process_is_a_child_of_the_sessions_init)
 {
 	char *id = mxc_harness_session(&h, "coder");
 	/* Exec'd commands, the helper and launched programs are all forked by mxc-init. */
-	struct mxc_result r = in_session(id, "echo $PPID; readlink /proc/1/exe; ls /run/mxc-libexec; "
+	/* init is not dumpable: its exe link is closed to the agent, its name is not. */
+	struct mxc_result r = in_session(id, "echo $PPID; cat /proc/1/comm; "
+					     "readlink /proc/1/exe || echo closed; ls /run/mxc-libexec; "
 					     "for p in /proc/[0-9]*; do "
 					     "  case $(readlink $p/exe) in *helper) "
 					     "    grep PPid $p/status;; esac; done");
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_str_eq(r.out, "1\n/run/mxc-libexec/mxc-init\nmxc-init\nmxc-session-helper\n"
+	cr_assert_str_eq(r.out, "1\nmxc-init\nclosed\nmxc-init\nmxc-session-helper\n"
 				"PPid:\t1\n");
 	mxc_result_free(&r);
 	/* The programs are read-only and cannot gain privileges. */
@@ -480,7 +482,21 @@ Test(session, tasks_and_tmp_are_bounded)
 	struct mxc_result r = in_session(
 		id, "awk '/^Max processes/ {print $3}' /proc/self/limits; df -B1 --output=size /tmp | tail -1");
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_str_eq(r.out, "1024\n536870912\n", "limits: %s", r.out);
+	/* 1024 tasks: the session's pids cgroup where the host has one, else RLIMIT_NPROC. */
+	char *out = mxc_ok(&h, "session", "show", id, "--json", NULL);
+	struct json_object *o = mxc_test_json(out), *c, *limits, *usage;
+	free(out);
+	cr_assert(json_object_object_get_ex(o, "containment", &c) &&
+		  json_object_object_get_ex(c, "limits", &limits));
+	if (mxc_streq(mxc_test_str(limits, "tasks_by"), "pids cgroup")) {
+		cr_assert(json_object_object_get_ex(limits, "usage", &usage));
+		cr_assert_eq(mxc_test_int(usage, "tasks_max"), 1024);
+		cr_assert_str_neq(r.out, "1024\n536870912\n", "RLIMIT_NPROC set as well: %s", r.out);
+		cr_assert_not_null(strstr(r.out, "\n536870912\n"), "limits: %s", r.out);
+	} else {
+		cr_assert_str_eq(r.out, "1024\n536870912\n", "limits: %s", r.out);
+	}
+	json_object_put(o);
 	mxc_result_free(&r);
 	/* Writing past the size of /tmp fails instead of filling the host's memory. */
 	r = in_session(id, "head -c 600000000 /dev/zero > /tmp/fill 2>/dev/null; echo $?");
