@@ -509,7 +509,10 @@ void mxc_computer_wait(struct mxc_call *call)
 			      err.msg[0] ? err.msg : "'ms': missing (0..60000)");
 		return;
 	}
-	/* A wait outlives its session harmlessly; it needs no session to run. */
+	/* Asked of a session like every verb (and refused for another one on a session's
+	 * socket); once armed, a wait outlives its session harmlessly. */
+	if (!session_from_call(call, false))
+		return;
 	if (!mxc_loop_add_timer(call->srv->loop, ms, wait_done, call))
 		mxc_call_fail(call, -ENOMEM, "failed to arm a timer");
 }
