@@ -1167,6 +1167,9 @@ void mxc_session_verb_show(struct mxc_call *call)
 	}
 	struct session *s = session_find(call->srv, id);
 	if (s) {
+		/* Ending: why is known before the row says so. */
+		if (s->end_reason[0])
+			mxc_json_add_str(row, "end_reason", s->end_reason);
 		json_object_object_add(row, "containment", session_containment_json(s));
 		json_object_object_add(row, "activity", session_activity_json(s));
 		mxc_json_add_bool(row, "helper_ready", s->helper_ready);
