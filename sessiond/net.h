@@ -97,8 +97,11 @@ int mxc_net_teardown(struct mxc_net *n, struct mxc_error *err);
 int mxc_net_remove(const char *session_id, struct mxc_error *err);
 
 /*
- * At daemon start: removes the tables "inet mxc_ID" and veth links "mxc-ID" of every ID not in
- * live_session_ids (NULL-terminated, may be NULL). Removes nothing else.
+ * Removes the tables "inet mxc_ID" and veth links "mxc-ID" of every ID not in
+ * live_session_ids (NULL-terminated, may be NULL). Removes nothing else. Only for a network
+ * namespace where one daemon owns every session: the daemon itself removes the networks of
+ * the sessions its database knows (recover.c), since daemons relocated for tests share the
+ * host's namespace.
  */
 int mxc_net_cleanup_stale(char *const *live_session_ids, struct mxc_error *err);
 
