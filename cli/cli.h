@@ -46,7 +46,7 @@ int mxc_cli_clipboard(struct mxc_cli *cli, int argc, char **argv);
 /*
  * commands.c: runs cmd in session id as the agent with our stdin, stdout and stderr (through
  * pipes); returns its exit status, or 125 if it could not be run. Stops waiting, killing the
- * command, once mxc_cli_interrupted is set by a signal handler.
+ * command, once a signal handler sets mxc_cli_interrupted (to the signal's number).
  */
 int mxc_cli_exec(struct mxc_cli *cli, const char *id, char *const *cmd, const char *cwd);
 extern volatile sig_atomic_t mxc_cli_interrupted;

@@ -5,7 +5,8 @@
  * stopped and the account removed, however the run ended (a signal to us included).
  *
  * Exit status: the command's; 124 when the policy's or process.timeout ran out first; 125
- * when the run could not be set up (bad configuration, no daemon, refused).
+ * when the run could not be set up (bad configuration, no daemon, refused); 128+N after
+ * signal N.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -25,7 +26,7 @@
 
 static void on_signal(int sig)
 {
-	mxc_cli_interrupted = 1;
+	mxc_cli_interrupted = sig;
 }
 
 /* One request; prints the daemon's refusal (unless it contains fine) and returns -1. */
@@ -170,7 +171,7 @@ int mxc_cli_run(struct mxc_cli *cli, int argc, char **argv)
 		}
 	}
 	if (mxc_cli_interrupted)
-		code = 128 + SIGINT;
+		code = 128 + mxc_cli_interrupted;
 	/* Nothing of the run stays behind, whatever happened above. */
 	if (id[0]) {
 		args = json_object_new_object();

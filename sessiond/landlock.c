@@ -225,8 +225,7 @@ static int add_port_rules(int ruleset, const uint16_t *ports, size_t n, uint64_t
 	return 0;
 }
 
-/* The list of what abi cannot enforce of spec, as a string vector. */
-static int missing_list(const struct mxc_landlock_spec *spec, int abi, char ***ret)
+int mxc_landlock_missing(const struct mxc_landlock_spec *spec, int abi, char ***ret)
 {
 	const char *m[8];
 	size_t n = 0;
@@ -280,7 +279,7 @@ int mxc_landlock_apply_abi(const struct mxc_landlock_spec *spec, int abi, char *
 		abi = kernel;
 	if (abi < 0)
 		abi = 0;
-	if (ret_missing && (r = missing_list(spec, abi, &missing)) < 0) {
+	if (ret_missing && (r = mxc_landlock_missing(spec, abi, &missing)) < 0) {
 		mxc_error_set(err, r, "out of memory");
 		goto out;
 	}

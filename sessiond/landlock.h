@@ -122,6 +122,12 @@ int mxc_landlock_apply(const struct mxc_landlock_spec *spec, char ***ret_missing
 		       struct mxc_error *err);
 
 /*
+ * What ABI abi cannot enforce of spec (the list mxc_landlock_apply reports), without applying
+ * anything: for reports. -ENOMEM or 0.
+ */
+int mxc_landlock_missing(const struct mxc_landlock_spec *spec, int abi, char ***ret);
+
+/*
  * Like mxc_landlock_apply, as if the kernel's ABI were min(abi, mxc_landlock_abi()): for
  * tests of the degraded levels, and to pin a level.
  */

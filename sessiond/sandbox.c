@@ -471,6 +471,29 @@ int mxc_sandbox_tcp_ports(const struct mxc_policy_network *net, bool *ret_restri
 	return 0;
 }
 
+/* What a session's Landlock domain asks for besides its paths and ports. */
+static struct mxc_landlock_spec session_spec(bool restrict_tcp)
+{
+	return (struct mxc_landlock_spec){
+		.restrict_tcp_connect = restrict_tcp,
+		.scope_abstract_unix = true,
+		.scope_signals = true,
+	};
+}
+
+int mxc_sandbox_landlock_missing(const struct mxc_policy_network *net, int abi, bool *ret_tcp,
+				 char ***ret)
+{
+	uint16_t *ports = NULL;
+	size_t n = 0;
+	int r = mxc_sandbox_tcp_ports(net, ret_tcp, &ports, &n);
+	free(ports);
+	if (r < 0)
+		return r;
+	struct mxc_landlock_spec spec = session_spec(*ret_tcp);
+	return mxc_landlock_missing(&spec, abi, ret);
+}
+
 int mxc_sandbox_confine(const struct mxc_sandbox *sb, bool restrict_tcp, const uint16_t *tcp_ports,
 			size_t n_tcp_ports, struct mxc_error *err)
 {
@@ -523,15 +546,11 @@ int mxc_sandbox_confine(const struct mxc_sandbox *sb, bool restrict_tcp, const u
 			rule->path, -1, rule->intent == MXC_FS_RW ? RWX : RX
 		};
 	}
-	struct mxc_landlock_spec spec = {
-		.paths = paths,
-		.n_paths = n,
-		.restrict_tcp_connect = restrict_tcp,
-		.connect_ports = tcp_ports,
-		.n_connect = n_tcp_ports,
-		.scope_abstract_unix = true,
-		.scope_signals = true,
-	};
+	struct mxc_landlock_spec spec = session_spec(restrict_tcp);
+	spec.paths = paths;
+	spec.n_paths = n;
+	spec.connect_ports = tcp_ports;
+	spec.n_connect = n_tcp_ports;
 	int r = mxc_landlock_apply(&spec, NULL, err);
 	free(paths);
 	if (r < 0)

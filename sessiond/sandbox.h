@@ -82,6 +82,13 @@ int mxc_sandbox_tcp_ports(const struct mxc_policy_network *net, bool *ret_restri
 int mxc_sandbox_confine(const struct mxc_sandbox *sb, bool restrict_tcp, const uint16_t *tcp_ports,
 			size_t n_tcp_ports, struct mxc_error *err);
 
+/*
+ * What Landlock at abi cannot enforce of what mxc_sandbox_confine asks for a session under
+ * net (mxc_landlock_missing), and in *ret_tcp whether the session's TCP ports are limited.
+ */
+int mxc_sandbox_landlock_missing(const struct mxc_policy_network *net, int abi, bool *ret_tcp,
+				 char ***ret);
+
 /* XDG_RUNTIME_DIR inside a session for uid: "/run/user/UID". */
 void mxc_sandbox_runtime_dir(uint32_t uid, char buf[static 32]);
 

@@ -1105,21 +1105,10 @@ static struct json_object *session_containment_json(const struct session *s)
 	struct json_object *ll = json_object_new_object();
 	mxc_json_add_i64(ll, "abi", srv->landlock_abi);
 	bool restrict_tcp = false;
-	uint16_t *ports = NULL;
-	size_t n_ports = 0;
-	mxc_sandbox_tcp_ports(&s->policy->network, &restrict_tcp, &ports, &n_ports);
-	free(ports);
-	struct json_object *missing = json_object_new_array();
-	static const struct {
-		int abi;
-		const char *what;
-	} features[] = { { 1, "filesystem" },	       { 3, "truncate" },
-			 { 4, "tcp ports" },	       { 5, "device ioctls" },
-			 { 6, "abstract unix scope" }, { 6, "signal scope" } };
-	for (size_t i = 0; i < MXC_ARRAY_SIZE(features); i++)
-		if (srv->landlock_abi < features[i].abi && (features[i].abi != 4 || restrict_tcp))
-			json_object_array_add(missing, json_object_new_string(features[i].what));
-	json_object_object_add(ll, "not_enforced", missing);
+	char **missing = NULL;
+	mxc_sandbox_landlock_missing(&s->policy->network, srv->landlock_abi, &restrict_tcp, &missing);
+	json_object_object_add(ll, "not_enforced", mxc_json_strv(missing));
+	mxc_strv_free(missing);
 	mxc_json_add_bool(ll, "tcp_ports_restricted", restrict_tcp && srv->landlock_abi >= 4);
 	json_object_object_add(c, "landlock", ll);
 	mxc_json_add_bool(c, "seccomp", true);

@@ -5,11 +5,13 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,5 +177,37 @@ Test(run, the_process_timeout_ends_the_run_with_124)
 	cr_assert_not_null(strstr(r.err, "timed out"), "%s", r.err);
 	cr_assert_lt(b.tv_sec - a.tv_sec, 20, "the timeout did not end the run");
 	mxc_result_free(&r);
+	nothing_left();
+}
+
+Test(run, a_signal_ends_the_run_and_still_cleans_up)
+{
+	char cfg[300], mxc[300];
+	config("{\"version\":\"0.8.0-alpha\",\"process\":{\"commandLine\":\"echo started; sleep 60\"}}",
+	       cfg, sizeof(cfg));
+	snprintf(mxc, sizeof(mxc), "%s/cli/mxc", h.bin);
+	int out[2];
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		execl(mxc, "mxc", "--socket", h.sock, "run", cfg, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	/* Once the command runs, the session and the run's agent exist. */
+	char buf[16] = "";
+	cr_assert_eq(read(out[0], buf, sizeof(buf) - 1), 8);
+	cr_assert_str_eq(buf, "started\n");
+	char *agents = mxc_ok(&h, "agent", "list", "--json", NULL);
+	cr_assert_not_null(strstr(agents, "run-"), "%s", agents);
+	free(agents);
+	kill(pid, SIGTERM);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	close(out[0]);
+	cr_assert(WIFEXITED(status), "mxc run died of the signal instead of cleaning up");
+	cr_assert_eq(WEXITSTATUS(status), 128 + SIGTERM);
 	nothing_left();
 }
