@@ -951,6 +951,21 @@ static struct json_object *text_from(const unsigned char *p, size_t len)
 }
 
 /* The clipboard: text as a text item, an image as an image item. */
+/*
+ * A transfer the session's policy asks the owner about comes back as a pending request: the
+ * owner decides with `mxc approve`, and this server does not hold a tool call open for that.
+ */
+static struct json_object *pending_error(struct server *s, struct json_object *result)
+{
+	const char *id = NULL;
+	if (mxc_json_get_str(result, "request", 32, &id, NULL) < 0)
+		return NULL;
+	return tool_error(s,
+			  "the session's policy asks its owner to approve this transfer: request "
+			  "%s is waiting (mxc approve %s); this tool does not wait for approvals",
+			  id, id);
+}
+
 static struct json_object *call_clipboard_get(struct server *s, const struct tool *t,
 					      struct json_object *args)
 {
@@ -960,6 +975,11 @@ static struct json_object *call_clipboard_get(struct server *s, const struct too
 	int r = daemon_call(s, t->name, args, -1, true, &resp, &result, &fd, &err);
 	if (r < 0)
 		return tool_error(s, "%s", err.msg);
+	if ((out = pending_error(s, result))) {
+		mxc_close(fd);
+		json_object_put(resp);
+		return out;
+	}
 	const char *mime = NULL;
 	mxc_json_get_str(result, "mime", 64, &mime, NULL);
 	int64_t bytes = member_i64(result, "bytes");
@@ -1068,8 +1088,10 @@ static struct json_object *call_clipboard_set(struct server *s, const struct too
 	mxc_close(fd);
 	if (r < 0)
 		return tool_error(s, "%s", err.msg);
-	struct json_object *out = tool_result(s, false, json_object_get(result),
-					      text_item(mxc_json_str(result, NULL)), NULL);
+	struct json_object *out = pending_error(s, result);
+	if (!out)
+		out = tool_result(s, false, json_object_get(result),
+				  text_item(mxc_json_str(result, NULL)), NULL);
 	json_object_put(resp);
 	return out;
 }

@@ -26,6 +26,11 @@ const char *mxc_json_pretty(struct json_object *obj);
  */
 int mxc_json_get_str(struct json_object *obj, const char *key, size_t max_len, const char **ret,
 		     struct mxc_error *err);
+/* For an optional member: an accessor's -ENOENT becomes 0. */
+static inline int mxc_json_optional(int r)
+{
+	return r == -ENOENT ? 0 : r;
+}
 int mxc_json_get_u64(struct json_object *obj, const char *key, uint64_t max, uint64_t *ret,
 		     struct mxc_error *err);
 int mxc_json_get_i64(struct json_object *obj, const char *key, int64_t min, int64_t max,

@@ -19,6 +19,7 @@ apt-get install -y -qq --no-install-recommends \
 	libxkbcommon-dev libxkbcommon-x11-dev \
 	libcriterion-dev libseccomp-dev libmnl-dev libnftables-dev iproute2 \
 	xvfb xfonts-base x11-xkb-utils xkb-data x11-utils x11-xserver-utils xterm xclip \
+	novnc websockify chromium \
 	passwd login procps >/dev/null
 
 echo "==> building (meson, ninja)"

@@ -5,8 +5,10 @@
  * crosses, it is only counted. Through the main socket, reading the agent's clipboard is
  * data crossing from the agent to a human, and setting it crosses the other way: both are
  * allowed only as the session's policy says (ui.clipboard for the direction, the first
- * session.clipboard rule for the MIME type, its maxBytes and its action), and each transfer
- * is an audit row with its direction, MIME type, size and SHA-256 — never its contents.
+ * session.clipboard rule for the MIME type, its maxBytes, its deny patterns for text leaving
+ * the session, and its action: "ask" holds the data as a request for the owner, broker.h),
+ * and each transfer is an audit row with its direction, MIME type, size and SHA-256 — never
+ * its contents.
  * Data travels as sealed memfds in both directions.
  */
 #include <fcntl.h>
@@ -15,10 +17,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "broker.h"
 #include "digest.h"
 #include "json.h"
 #include "session-private.h"
 #include "session.h"
+#include "worker.h"
 
 #define CLIPBOARD_MAX_BYTES (64u << 20)
 
@@ -41,13 +48,17 @@ static int get_mime(struct json_object *args, const char **ret, struct mxc_error
 
 /*
  * Whether this transfer may happen, and up to how many bytes. A caller on the session's
- * own socket is the agent itself: allowed. Anyone else moves data across the boundary.
+ * own socket is the agent itself: allowed (*ret_rule NULL). Anyone else moves data across
+ * the boundary: the first session.clipboard rule for the MIME type decides; "ask" and deny
+ * patterns are for the caller to apply once it has the data.
  */
 static int check_crossing(struct mxc_call *call, struct session *s,
-			  enum mxc_policy_direction dir, const char *mime, uint64_t *ret_max,
+			  enum mxc_policy_direction dir, const char *mime,
+			  const struct mxc_policy_transfer_rule **ret_rule, uint64_t *ret_max,
 			  struct mxc_error *err)
 {
 	*ret_max = CLIPBOARD_MAX_BYTES;
+	*ret_rule = NULL;
 	if (call->scope[0])
 		return 0;
 	const char *way = mxc_policy_direction_to_string(dir);
@@ -64,16 +75,7 @@ static int check_crossing(struct mxc_call *call, struct session *s,
 	if (rule->action == MXC_POLICY_DENY)
 		return mxc_error_set(err, -EPERM, "session.clipboard[%zu] denies %s %s", index, mime,
 				     way);
-	if (rule->action == MXC_POLICY_ASK)
-		return mxc_error_set(err, -EPERM,
-				     "session.clipboard[%zu] asks the owner to approve %s %s, which "
-				     "this verb cannot do",
-				     index, mime, way);
-	if (rule->deny_patterns[0])
-		return mxc_error_set(err, -EPERM,
-				     "session.clipboard[%zu] has deny patterns, which this verb "
-				     "does not check",
-				     index);
+	*ret_rule = rule;
 	*ret_max = rule->max_bytes < CLIPBOARD_MAX_BYTES ? rule->max_bytes : CLIPBOARD_MAX_BYTES;
 	return 0;
 }
@@ -130,16 +132,238 @@ static void audit_crossing(struct mxc_call *call, struct session *s, const char 
 
 struct clip {
 	struct mxc_call *call;
+	char session[9];
 	const char *mime;
+	int rule; /* index of the deciding session.clipboard rule, -1 on the session's socket */
+	bool ask;
 	uint64_t max;
 	uint64_t size;
+	int fd;
 };
+
+static void clip_free(struct clip *c)
+{
+	mxc_close(c->fd);
+	free(c);
+}
+
+static struct clip *clip_new(struct mxc_call *call, struct session *s, const char *mime,
+			     const struct mxc_policy_transfer_rule *rule, uint64_t max)
+{
+	struct clip *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = (struct clip){ .call = call, .mime = mime, .max = max, .fd = -1, .rule = -1 };
+	snprintf(c->session, sizeof(c->session), "%s", s->id);
+	if (rule) {
+		c->rule = (int)(rule - s->policy->clipboard);
+		c->ask = rule->action == MXC_POLICY_ASK;
+	}
+	return c;
+}
+
+/*
+ * The beginning of a text, for an owner deciding on it: at most PREVIEW_BYTES of it, cut at
+ * a character, with control characters and invalid bytes written as \xNN.
+ */
+#define PREVIEW_BYTES 80
+static char *preview_of(int fd, uint64_t size, const char *mime)
+{
+	if (strcmp(mime, "text/plain") != 0)
+		return NULL;
+	uint8_t buf[PREVIEW_BYTES];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return NULL;
+	char *out = malloc((size_t)n * 4 + 4), *o = out;
+	if (!out)
+		return NULL;
+	for (ssize_t i = 0; i < n;) {
+		unsigned len = buf[i] < 0x80 ? 1 : (buf[i] & 0xe0) == 0xc0 ? 2
+					     : (buf[i] & 0xf0) == 0xe0	    ? 3
+					     : (buf[i] & 0xf8) == 0xf0	    ? 4
+									    : 0;
+		bool ok = len > 0 && i + len <= n;
+		for (unsigned k = 1; ok && k < len; k++)
+			ok = (buf[i + k] & 0xc0) == 0x80;
+		if (len > 1 && !ok && i + 4 > n)
+			break; /* a character cut by the preview's end */
+		if (!ok || buf[i] < 0x20 || buf[i] == 0x7f) {
+			o += sprintf(o, "\\x%02x", buf[i]);
+			i++;
+			continue;
+		}
+		memcpy(o, buf + i, len);
+		o += len;
+		i += len;
+	}
+	if ((uint64_t)n < size)
+		o += sprintf(o, "...");
+	*o = '\0';
+	return out;
+}
+
+/* Carries out an approved agent-to-human transfer: the data goes to the requester's wait. */
+static void pull_carry(struct broker_request *r)
+{
+	struct json_object *o = json_object_new_object();
+	mxc_json_add_str(o, "mime", r->mime);
+	mxc_json_add_i64(o, "bytes", (int64_t)r->bytes);
+	mxc_json_add_str(o, "sha256", r->sha256);
+	int fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		mxc_broker_settle(r, -errno, "failed to hand over the data", o, -1);
+	else
+		mxc_broker_settle(r, 0, NULL, o, fd);
+}
+
+static void push_done(struct session *s, void *data, int r, const char *msg,
+		      struct json_object *result, int *fds, size_t n_fds)
+{
+	char *id = data;
+	struct broker_request *req = mxc_broker_find(s->srv, id);
+	free(id);
+	if (!req)
+		return;
+	if (r == 0)
+		session_count(s, ACT_CLIPBOARD_SET);
+	struct json_object *o = json_object_new_object();
+	mxc_json_add_str(o, "mime", req->mime);
+	mxc_json_add_i64(o, "bytes", (int64_t)req->bytes);
+	mxc_broker_settle(req, r, msg, o, -1);
+}
+
+/* Carries out an approved human-to-agent transfer: the session's clipboard is set. */
+static void push_carry(struct broker_request *r)
+{
+	struct session *s = session_find(r->srv, r->session);
+	char *id = strdup(r->id);
+	int fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+	if (!s || s->state != RUNNING || !id || fd < 0) {
+		free(id);
+		mxc_close(fd);
+		mxc_broker_settle(r, s ? -EIO : -ENOENT, s ? "failed to pass the data on" : "the session ended",
+				  NULL, -1);
+		return;
+	}
+	struct json_object *args = json_object_new_object();
+	mxc_json_add_str(args, "mime", r->mime);
+	session_helper_call(s, "clipboard_set", args, &fd, 1, push_done, id);
+}
+
+/* Holds an "ask" transfer as a request for the owner, answering the requester with its id. */
+static void hold(struct clip *c, struct session *s, enum mxc_policy_direction dir,
+		 broker_carry_fn carry)
+{
+	struct mxc_error err = { 0 };
+	struct broker_request tmpl = { .kind = BROKER_CLIPBOARD, .direction = dir, .rule = c->rule,
+				       .bytes = c->size, .carry = carry };
+	snprintf(tmpl.mime, sizeof(tmpl.mime), "%s", c->mime);
+	digest_fd(c->fd, c->size, tmpl.sha256);
+	tmpl.preview = preview_of(c->fd, c->size, c->mime);
+	struct broker_request *r;
+	int fd = c->fd;
+	c->fd = -1;
+	int rc = mxc_broker_hold(c->call, s, &tmpl, fd, &r, &err);
+	free(tmpl.preview);
+	if (rc < 0)
+		mxc_call_fail_error(c->call, &err);
+	else
+		mxc_call_reply(c->call, mxc_broker_pending_reply(r), NULL, 0);
+}
+
+/* The data read from the agent's clipboard passed every check: out it goes, or to the owner. */
+static void get_deliver(struct clip *c, struct session *s)
+{
+	if (c->ask) {
+		hold(c, s, MXC_POLICY_AGENT_TO_HUMAN, pull_carry);
+		return;
+	}
+	audit_crossing(c->call, s, "clipboard.get", MXC_POLICY_AGENT_TO_HUMAN, c->mime, c->fd,
+		       c->size, NULL);
+	struct json_object *o = json_object_new_object();
+	mxc_json_add_str(o, "mime", c->mime);
+	mxc_json_add_i64(o, "bytes", (int64_t)c->size);
+	int fd = c->fd;
+	c->fd = -1;
+	mxc_call_reply(c->call, o, &fd, 1);
+}
+
+/*
+ * Runs in a worker: searches the text for the rule's deny patterns, under CPU and memory
+ * limits, since both the text and (through the policy) the patterns may be hostile.
+ */
+#define SCAN_CPU_SECONDS 10
+#define SCAN_MEMORY_BYTES (2ull << 30)
+struct scan {
+	struct clip *clip;
+	char *const *patterns;
+	struct mxc_server *srv;
+};
+
+static int scan_work(void *data, struct json_object **ret_result, struct mxc_error *err)
+{
+	struct scan *sc = data;
+	struct rlimit cpu = { SCAN_CPU_SECONDS, SCAN_CPU_SECONDS };
+	struct rlimit mem = { SCAN_MEMORY_BYTES, SCAN_MEMORY_BYTES };
+	if (setrlimit(RLIMIT_CPU, &cpu) < 0 || setrlimit(RLIMIT_AS, &mem) < 0)
+		return mxc_error_errno(err, -errno, "failed to limit the pattern search");
+	uint64_t size = sc->clip->size;
+	const char *text = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, sc->clip->fd, 0) : "";
+	if (text == MAP_FAILED)
+		return mxc_error_errno(err, -errno, "failed to map the text");
+	for (size_t j = 0; sc->patterns[j]; j++) {
+		regex_t re;
+		int r = mxc_policy_compile_pattern(sc->patterns[j], &re, err);
+		if (r < 0)
+			return r;
+		r = mxc_policy_pattern_search(&re, text, size);
+		regfree(&re);
+		if (r != 0) {
+			*ret_result = json_object_new_object();
+			mxc_json_add_i64(*ret_result, "match", (int64_t)j);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void scan_done(int r, struct json_object *result, const struct mxc_error *err,
+		      void *data)
+{
+	struct scan *sc = data;
+	struct clip *c = sc->clip;
+	struct session *s = session_find(sc->srv, c->session);
+	int64_t match = -1;
+	if (result)
+		mxc_json_get_i64(result, "match", 0, MXC_POLICY_MAX_DENY_PATTERNS, &match, NULL);
+	json_object_put(result);
+	if (!s) {
+		mxc_call_fail(c->call, -ENOENT, "session '%s' ended", c->session);
+	} else if (r < 0 || match >= 0) {
+		/* A search that failed counts as a match: the text does not leave. */
+		char why[256];
+		if (match >= 0)
+			snprintf(why, sizeof(why), "session.clipboard[%d].denyPatterns[%lld] matches the text",
+				 c->rule, (long long)match);
+		else
+			snprintf(why, sizeof(why),
+				 "session.clipboard[%d].denyPatterns could not be checked (%s)", c->rule,
+				 err->msg);
+		audit_crossing(c->call, s, "clipboard.get", MXC_POLICY_AGENT_TO_HUMAN, c->mime, -1, 0,
+			       why);
+		mxc_call_fail(c->call, -EPERM, "%s", why);
+	} else {
+		get_deliver(c, s);
+	}
+	clip_free(c);
+	free(sc);
+}
 
 static void get_done(struct session *s, void *data, int r, const char *msg,
 		     struct json_object *result, int *fds, size_t n_fds)
 {
 	struct clip *c = data;
-	uint64_t size = 0;
 	if (r == -EFBIG) {
 		/* Larger than the rule's maxBytes: a refusal by policy, recorded as one. */
 		audit_crossing(c->call, s, "clipboard.get", MXC_POLICY_AGENT_TO_HUMAN, c->mime, -1,
@@ -147,26 +371,36 @@ static void get_done(struct session *s, void *data, int r, const char *msg,
 		mxc_call_fail(c->call, r, "%s", msg);
 	} else if (r < 0) {
 		mxc_call_fail(c->call, r, "%s", msg);
-	} else if (n_fds != 1 || check_sealed(fds[0], c->max, &size) < 0) {
+	} else if (n_fds != 1 || check_sealed(fds[0], c->max, &c->size) < 0) {
 		mxc_call_fail(c->call, -EBADMSG,
 			      "session '%s': the display helper sent invalid clipboard data", s->id);
 	} else {
 		session_count(s, ACT_CLIPBOARD_GET);
-		audit_crossing(c->call, s, "clipboard.get", MXC_POLICY_AGENT_TO_HUMAN, c->mime,
-			       fds[0], size, NULL);
-		struct json_object *o = json_object_new_object();
-		mxc_json_add_str(o, "mime", c->mime);
-		mxc_json_add_i64(o, "bytes", (int64_t)size);
-		int fd = fds[0];
+		c->fd = fds[0];
 		fds[0] = -1;
-		mxc_call_reply(c->call, o, &fd, 1);
+		const struct mxc_policy_transfer_rule *rule =
+			c->rule >= 0 ? &s->policy->clipboard[c->rule] : NULL;
+		if (rule && rule->deny_patterns[0] && strcmp(c->mime, "text/plain") == 0) {
+			struct mxc_error err = { 0 };
+			struct scan *sc = calloc(1, sizeof(*sc));
+			if (sc) {
+				*sc = (struct scan){ c, rule->deny_patterns, s->srv };
+				if (mxc_worker_run(s->srv->loop, scan_work, scan_done, sc, &err) == 0)
+					return;
+				free(sc);
+			}
+			mxc_call_fail(c->call, -EIO, "failed to check the text against the policy: %s",
+				      sc ? err.msg : "out of memory");
+		} else {
+			get_deliver(c, s);
+		}
 	}
-	free(c);
+	clip_free(c);
 }
 
 void mxc_session_verb_clipboard_get(struct mxc_call *call)
 {
-	static const char *const keys[] = { "session", "mime", NULL };
+	static const char *const keys[] = { "session", "mime", "expires_in", NULL };
 	struct mxc_error err = { 0 };
 	const char *mime;
 	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
@@ -178,18 +412,18 @@ void mxc_session_verb_clipboard_get(struct mxc_call *call)
 	if (!s)
 		return;
 	uint64_t max;
-	if (check_crossing(call, s, MXC_POLICY_AGENT_TO_HUMAN, mime, &max, &err) < 0) {
+	const struct mxc_policy_transfer_rule *rule;
+	if (check_crossing(call, s, MXC_POLICY_AGENT_TO_HUMAN, mime, &rule, &max, &err) < 0) {
 		audit_crossing(call, s, "clipboard.get", MXC_POLICY_AGENT_TO_HUMAN, mime, -1, 0,
 			       err.msg);
 		mxc_call_fail_error(call, &err);
 		return;
 	}
-	struct clip *c = calloc(1, sizeof(*c));
+	struct clip *c = clip_new(call, s, mime, rule, max);
 	if (!c) {
 		mxc_call_fail(call, -ENOMEM, "out of memory");
 		return;
 	}
-	*c = (struct clip){ .call = call, .mime = mime, .max = max };
 	struct json_object *args = json_object_new_object();
 	mxc_json_add_str(args, "mime", mime);
 	mxc_json_add_i64(args, "max", (int64_t)max);
@@ -209,9 +443,8 @@ static void set_done(struct session *s, void *data, int r, const char *msg,
 		mxc_json_add_i64(o, "bytes", (int64_t)c->size);
 		mxc_call_reply(c->call, o, NULL, 0);
 	}
-	free(c);
+	clip_free(c);
 }
-
 /* The data of a clipboard_set: the "text" argument, or a sealed memfd passed along. */
 static int set_data(struct mxc_call *call, const char *mime, uint64_t max, int *ret_fd,
 		    uint64_t *ret_size, struct mxc_error *err)
@@ -255,7 +488,7 @@ static int set_data(struct mxc_call *call, const char *mime, uint64_t max, int *
 
 void mxc_session_verb_clipboard_set(struct mxc_call *call)
 {
-	static const char *const keys[] = { "session", "mime", "text", NULL };
+	static const char *const keys[] = { "session", "mime", "text", "expires_in", NULL };
 	struct mxc_error err = { 0 };
 	const char *mime;
 	if (mxc_json_check_keys(call->args, keys, &err) < 0 ||
@@ -268,25 +501,36 @@ void mxc_session_verb_clipboard_set(struct mxc_call *call)
 		return;
 	uint64_t max, size = 0;
 	int fd = -1;
-	if (check_crossing(call, s, MXC_POLICY_HUMAN_TO_AGENT, mime, &max, &err) < 0) {
+	const struct mxc_policy_transfer_rule *rule;
+	if (check_crossing(call, s, MXC_POLICY_HUMAN_TO_AGENT, mime, &rule, &max, &err) < 0) {
 		audit_crossing(call, s, "clipboard.set", MXC_POLICY_HUMAN_TO_AGENT, mime, -1, 0,
 			       err.msg);
 		mxc_call_fail_error(call, &err);
 		return;
 	}
 	if (set_data(call, mime, max, &fd, &size, &err) < 0) {
+		if (err.code == -EFBIG)
+			audit_crossing(call, s, "clipboard.set", MXC_POLICY_HUMAN_TO_AGENT, mime, -1,
+				       0, err.msg);
 		mxc_call_fail_error(call, &err);
 		return;
 	}
-	audit_crossing(call, s, "clipboard.set", MXC_POLICY_HUMAN_TO_AGENT, mime, fd, size, NULL);
-	struct clip *c = calloc(1, sizeof(*c));
+	struct clip *c = clip_new(call, s, mime, rule, max);
 	if (!c) {
 		close(fd);
 		mxc_call_fail(call, -ENOMEM, "out of memory");
 		return;
 	}
-	*c = (struct clip){ .call = call, .mime = mime, .max = max, .size = size };
+	c->size = size;
+	c->fd = fd;
+	if (c->ask) {
+		hold(c, s, MXC_POLICY_HUMAN_TO_AGENT, push_carry);
+		clip_free(c);
+		return;
+	}
+	audit_crossing(call, s, "clipboard.set", MXC_POLICY_HUMAN_TO_AGENT, mime, fd, size, NULL);
 	struct json_object *args = json_object_new_object();
 	mxc_json_add_str(args, "mime", mime);
+	c->fd = -1;
 	session_helper_call(s, "clipboard_set", args, &fd, 1, set_done, c);
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "session-private.h"
 #include "session.h"
+#include "view.h"
 
 /* Bounds on what one request may ask for. */
 #define MAX_TYPE_BYTES (64 * 1024)
@@ -38,7 +39,8 @@ const char *const session_activity_names[] = {
 	[ACT_HOLD_KEY] = "hold_key",         [ACT_TYPE] = "type",
 	[ACT_CLIPBOARD_GET] = "clipboard_get", [ACT_CLIPBOARD_SET] = "clipboard_set",
 	[ACT_LAUNCH] = "launch",             [ACT_EXEC] = "exec",
-	[ACT_DENIED] = "denied",
+	[ACT_DENIED] = "denied",             [ACT_VIEW_FRAME] = "view_frame",
+	[ACT_VIEW_INPUT] = "view_input",
 };
 
 /* The mapping between an image's pixels and the screen region it shows. */
@@ -47,10 +49,6 @@ struct space {
 	int64_t image_width, image_height;
 };
 
-static int optional(int r)
-{
-	return r == -ENOENT ? 0 : r;
-}
 
 static void space_full(const struct session *s, struct space *sp)
 {
@@ -69,13 +67,13 @@ static int parse_region(const struct session *s, struct json_object *o, const ch
 		return mxc_error_set(err, -EINVAL, "'%s': must be an object", what);
 	int r = mxc_json_check_keys(o, keys, err);
 	if (r == 0)
-		r = optional(mxc_json_get_i64(o, "x", 0, s->screen_width - 1, &x, err));
+		r = mxc_json_optional(mxc_json_get_i64(o, "x", 0, s->screen_width - 1, &x, err));
 	if (r == 0)
-		r = optional(mxc_json_get_i64(o, "y", 0, s->screen_height - 1, &y, err));
+		r = mxc_json_optional(mxc_json_get_i64(o, "y", 0, s->screen_height - 1, &y, err));
 	if (r == 0)
-		r = optional(mxc_json_get_i64(o, "width", 1, s->screen_width, &w, err));
+		r = mxc_json_optional(mxc_json_get_i64(o, "width", 1, s->screen_width, &w, err));
 	if (r == 0)
-		r = optional(mxc_json_get_i64(o, "height", 1, s->screen_height, &h, err));
+		r = mxc_json_optional(mxc_json_get_i64(o, "height", 1, s->screen_height, &h, err));
 	if (r < 0)
 		return mxc_error_prefix(err, "'%s'", what);
 	if (x + w > s->screen_width || y + h > s->screen_height)
@@ -104,9 +102,9 @@ static int parse_space(const struct session *s, struct json_object *args, struct
 	int r = parse_region(s, o, "space", sp, err);
 	int64_t iw = sp->width, ih = sp->height;
 	if (r == 0)
-		r = optional(mxc_json_get_i64(o, "image_width", 1, MXC_DISPLAY_MAX_SIDE, &iw, err));
+		r = mxc_json_optional(mxc_json_get_i64(o, "image_width", 1, MXC_DISPLAY_MAX_SIDE, &iw, err));
 	if (r == 0)
-		r = optional(mxc_json_get_i64(o, "image_height", 1, MXC_DISPLAY_MAX_SIDE, &ih, err));
+		r = mxc_json_optional(mxc_json_get_i64(o, "image_height", 1, MXC_DISPLAY_MAX_SIDE, &ih, err));
 	if (r < 0)
 		return r;
 	sp->image_width = iw;
@@ -232,6 +230,14 @@ struct json_object *session_activity_json(const struct session *s)
  */
 static bool input_allowed(struct mxc_call *call, struct session *s)
 {
+	if (s->controller && (!call->client || call->client->view != s->controller)) {
+		session_count(s, ACT_DENIED);
+		mxc_call_fail(call, -EBUSY,
+			      "session '%s': %s has taken control of its display; input resumes "
+			      "when they give it back",
+			      s->id, mxc_view_controller_name(s->controller));
+		return false;
+	}
 	if (s->policy->ui.allow_input_injection)
 		return true;
 	session_count(s, ACT_DENIED);
@@ -381,7 +387,7 @@ void mxc_computer_screenshot(struct mxc_call *call)
 	uint64_t max_edge = 0;
 	bool scaled = json_object_object_get_ex(call->args, "scale", &o) && o;
 	if (r == 0)
-		r = optional(mxc_json_get_u64(call->args, "max_edge", MXC_DISPLAY_MAX_SIDE, &max_edge,
+		r = mxc_json_optional(mxc_json_get_u64(call->args, "max_edge", MXC_DISPLAY_MAX_SIDE, &max_edge,
 					      &err));
 	if (r == 0 && scaled && max_edge)
 		r = mxc_error_set(&err, -EINVAL, "'scale' and 'max_edge' exclude each other");
@@ -561,11 +567,11 @@ static void button_verb(struct mxc_call *call, enum session_activity act)
 	if (r >= 0)
 		r = get_button(call->args, &button, &err);
 	if (r == 0)
-		r = optional(mxc_json_get_u64(call->args, "count", 3, &count, &err));
+		r = mxc_json_optional(mxc_json_get_u64(call->args, "count", 3, &count, &err));
 	if (r == 0 && (count < 1 || (act != ACT_CLICK && count != 1)))
 		r = mxc_error_set(&err, -EINVAL, "'count': must be 1, 2 or 3 (clicks only)");
 	if (r == 0)
-		r = optional(mxc_json_get_str(call->args, "modifiers", MAX_CHORD_BYTES, &modifiers,
+		r = mxc_json_optional(mxc_json_get_str(call->args, "modifiers", MAX_CHORD_BYTES, &modifiers,
 					      &err));
 	if (r == 0 && modifiers && act != ACT_CLICK)
 		r = mxc_error_set(&err, -EINVAL,
@@ -675,13 +681,13 @@ void mxc_computer_scroll(struct mxc_call *call)
 	if (r == 0)
 		r = has_point = get_point(call->args, &sp, &x, &y, &err);
 	if (r >= 0)
-		r = optional(mxc_json_get_i64(call->args, "dx", -MAX_SCROLL, MAX_SCROLL, &dx, &err));
+		r = mxc_json_optional(mxc_json_get_i64(call->args, "dx", -MAX_SCROLL, MAX_SCROLL, &dx, &err));
 	if (r == 0)
-		r = optional(mxc_json_get_i64(call->args, "dy", -MAX_SCROLL, MAX_SCROLL, &dy, &err));
+		r = mxc_json_optional(mxc_json_get_i64(call->args, "dy", -MAX_SCROLL, MAX_SCROLL, &dy, &err));
 	if (r == 0 && dx == 0 && dy == 0)
 		r = mxc_error_set(&err, -EINVAL, "'dx' or 'dy' (notches, non-zero) is needed");
 	if (r == 0)
-		r = optional(mxc_json_get_str(call->args, "modifiers", MAX_CHORD_BYTES, &modifiers,
+		r = mxc_json_optional(mxc_json_get_str(call->args, "modifiers", MAX_CHORD_BYTES, &modifiers,
 					      &err));
 	if (r < 0) {
 		mxc_call_fail(call, err.code ? err.code : r, "%s", err.msg);

@@ -103,6 +103,24 @@ static int do_screenshot(struct helper *h, struct json_object *args, struct json
 	return r;
 }
 
+/* The whole screen as packed 8-bit RGB, for live views: no encoding, the viewer diffs it. */
+static int do_frame(struct helper *h, struct json_object *args, struct json_object **ret,
+		    int *ret_fd, struct mxc_error *err)
+{
+	struct mxc_image img = { 0 };
+	int r = mxc_display_capture(h->display, &img, err);
+	if (r == 0 && (*ret_fd = sealed_memfd(img.data, (size_t)img.stride * img.height)) < 0)
+		r = mxc_error_errno(err, *ret_fd, "failed to hand over the frame");
+	if (r == 0) {
+		*ret = json_object_new_object();
+		mxc_json_add_i64(*ret, "width", img.width);
+		mxc_json_add_i64(*ret, "height", img.height);
+		mxc_json_add_i64(*ret, "stride", img.stride);
+	}
+	mxc_image_finish(&img);
+	return r;
+}
+
 static int do_cursor(struct helper *h, struct json_object *args, struct json_object **ret,
 		     int *ret_fd, struct mxc_error *err)
 {
@@ -275,6 +293,7 @@ static const struct verb {
 	{ "clipboard_set", do_clipboard_set },
 	{ "cursor", do_cursor },
 	{ "drag", do_drag },
+	{ "frame", do_frame },
 	{ "key", do_key },
 	{ "key_down", do_key_down },
 	{ "key_up", do_key_up },

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "broker.h"
 #include "cgroup.h"
 #include "config.h"
 #include "digest.h"
@@ -18,6 +19,7 @@
 #include "seccomp-filter.h"
 #include "server.h"
 #include "session.h"
+#include "view.h"
 
 /* A client may queue this much unread output before it is dropped. */
 #define MAX_CLIENT_OUTPUT (128u << 20)
@@ -164,6 +166,13 @@ void mxc_call_audit(struct mxc_call *call, const char *action, const char *agent
 		}
 	}
 	audit(call->srv, &call->actor, action, agent, session, object, result, details);
+}
+
+void mxc_server_audit_as(struct mxc_server *srv, const struct mxc_actor *actor,
+			 const char *action, const char *agent, const char *session,
+			 const char *object, const char *result, struct json_object *details)
+{
+	audit(srv, actor, action, agent, session, object, result, details);
 }
 
 void mxc_server_audit(struct mxc_server *srv, const char *action, const char *agent,
@@ -353,6 +362,8 @@ static void client_destroy(struct mxc_client *c)
 		if (call->cancel)
 			call->cancel(call);
 	}
+	if (c->view)
+		mxc_view_client_gone(c);
 	mxc_source_remove(c->src);
 	mxc_list_remove(&c->link);
 	mxc_reader_finish(&c->in);
@@ -588,6 +599,7 @@ int mxc_server_init(struct mxc_server *srv, const struct mxc_config *cfg, struct
 	*srv = (struct mxc_server){ .cfg = *cfg, .init_fd = -1, .helper_fd = -1 };
 	mxc_list_init(&srv->clients);
 	mxc_list_init(&srv->sessions);
+	mxc_list_init(&srv->requests);
 	mxc_list_init(&srv->account_queue);
 	int r;
 	if (geteuid() != 0)
@@ -615,7 +627,8 @@ int mxc_server_init(struct mxc_server *srv, const struct mxc_config *cfg, struct
 	if ((r = mxc_db_open(srv->db_path, &srv->db, err)) < 0)
 		return r;
 	chmod(srv->db_path, 0600);
-
+	if ((r = mxc_broker_init(srv, err)) < 0)
+		return r;
 
 	if ((r = mxc_loop_create(&srv->loop)) < 0)
 		return mxc_error_errno(err, r, "failed to create the event loop");
@@ -648,6 +661,7 @@ void mxc_server_finish(struct mxc_server *srv)
 {
 	while (!mxc_list_empty(&srv->clients))
 		client_destroy(mxc_container_of(srv->clients.next, struct mxc_client, link));
+	mxc_broker_finish(srv);
 	if (srv->db)
 		mxc_sessions_shutdown(srv);
 	mxc_listener_close(srv->main_listener);

@@ -49,6 +49,8 @@ struct mxc_server {
 	struct mxc_listener *main_listener;
 	struct mxc_list clients;
 	struct mxc_list sessions;
+	struct mxc_list requests; /* the broker's (broker.h) */
+	size_t n_requests;
 	char *db_path;
 	char *home_base;    /* state_dir/home */
 	char *sessions_dir; /* runtime_dir/sessions */
@@ -76,6 +78,7 @@ struct mxc_client {
 	char scope[8];         /* the session whose socket it came through, "" for the main one */
 	uint32_t scope_uid;
 	struct mxc_call *call; /* the request in flight, at most one */
+	struct mxc_view *view; /* set while it views a session (view.h) */
 	bool read_shut;        /* the peer will send nothing more */
 	bool dispatching;      /* inside client_process() */
 	bool broken;           /* shut down; freed by its next event */
@@ -117,6 +120,11 @@ void mxc_call_audit(struct mxc_call *call, const char *action, const char *agent
 void mxc_server_audit(struct mxc_server *srv, const char *action, const char *agent,
 		      const char *session, const char *object, const char *result,
 		      struct json_object *details);
+
+/* Same, as actor (who acted through a connection that may be gone by now). */
+void mxc_server_audit_as(struct mxc_server *srv, const struct mxc_actor *actor,
+			 const char *action, const char *agent, const char *session,
+			 const char *object, const char *result, struct json_object *details);
 
 /* Audit details {"reason": reason}. */
 struct json_object *mxc_audit_reason(const char *reason);

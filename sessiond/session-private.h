@@ -70,6 +70,8 @@ enum session_activity {
 	ACT_LAUNCH,
 	ACT_EXEC,
 	ACT_DENIED,
+	ACT_VIEW_FRAME,
+	ACT_VIEW_INPUT,
 	ACT_N,
 };
 
@@ -165,6 +167,8 @@ struct session {
 	uint64_t activity[ACT_N];
 	bool activity_dirty;      /* changed since last written to the database */
 	struct mxc_source *activity_timer;
+
+	struct mxc_view *controller; /* the view that has taken control (view.c), or NULL */
 };
 
 /* Where a session sees its own daemon socket, and the mxc programs it runs. */
@@ -198,6 +202,8 @@ void session_finish(struct session *s);
  * sessions and callers that may not act on it. Answers the call itself on refusal.
  */
 struct session *session_from_call(struct mxc_call *call, bool need_running);
+/* Same for inspection: a running session, and the inspectors its policy names may act too. */
+struct session *session_from_call_inspect(struct mxc_call *call);
 void session_on_leader_exit(struct mxc_source *src, const siginfo_t *info, void *data);
 void session_on_start_timeout(struct mxc_source *src, void *data);
 

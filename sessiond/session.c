@@ -28,6 +28,7 @@
 #include "sandbox.h"
 #include "server.h"
 #include "session-private.h"
+#include "broker.h"
 #include "session.h"
 
 const char *const session_state_names[] = {
@@ -675,9 +676,22 @@ out:
 }
 
 /* Whether the call's actor may act on the session: its owner, or an admin. */
-static bool may_act(struct mxc_call *call, struct session *s)
+/* An inspector the session's policy names (session.inspect.principals). */
+static bool is_inspector(struct mxc_call *call, struct session *s)
 {
-	if (call->actor.admin || call->actor.uid == s->owner.uid)
+	if (!call->client)
+		return false;
+	char **groups = mxc_peer_group_names(&call->client->peer);
+	bool named = mxc_policy_principal_match(s->policy->inspect.principals, call->actor.name,
+						 groups);
+	mxc_strv_free(groups);
+	return named;
+}
+
+static bool may_act(struct mxc_call *call, struct session *s, bool inspect)
+{
+	if (call->actor.admin || call->actor.uid == s->owner.uid ||
+	    (inspect && is_inspector(call, s)))
 		return true;
 	mxc_call_audit(call, call->verb, s->agent, s->id, NULL, "denied",
 		       mxc_audit_reason("not the session's owner"));
@@ -689,7 +703,7 @@ static bool may_act(struct mxc_call *call, struct session *s)
  * Looks up the session named by the call's "session" argument, refusing unknown or ended
  * sessions and callers that may not act on it. Answers the call itself on refusal.
  */
-struct session *session_from_call(struct mxc_call *call, bool need_running)
+static struct session *from_call(struct mxc_call *call, bool need_running, bool inspect)
 {
 	struct mxc_error err = { 0 };
 	const char *id = NULL;
@@ -720,7 +734,7 @@ struct session *session_from_call(struct mxc_call *call, bool need_running)
 		return NULL;
 	}
 	/* The agent, through its session's own socket, acts on that session. */
-	if (!call->scope[0] && !may_act(call, s))
+	if (!call->scope[0] && !may_act(call, s, inspect))
 		return NULL;
 	if (need_running && s->state != RUNNING) {
 		mxc_call_fail(call, -EBUSY, "session '%s' is %s", s->id, session_state_names[s->state]);
@@ -729,11 +743,16 @@ struct session *session_from_call(struct mxc_call *call, bool need_running)
 	return s;
 }
 
-/* An optional argument that is absent is fine. */
-static int optional(int r)
+struct session *session_from_call(struct mxc_call *call, bool need_running)
 {
-	return r == -ENOENT ? 0 : r;
+	return from_call(call, need_running, false);
 }
+
+struct session *session_from_call_inspect(struct mxc_call *call)
+{
+	return from_call(call, true, true);
+}
+
 
 /* Runs if the client that asked for a session goes away before it is ready. */
 static void start_cancelled(struct mxc_call *call)
@@ -760,18 +779,18 @@ void mxc_session_verb_start(struct mxc_call *call)
 	    (r = mxc_json_get_str(call->args, "agent", MXC_AGENT_NAME_MAX, &agent, &err)) == -ENOENT)
 		r = mxc_error_set(&err, -EINVAL, "'agent': missing");
 	if (r == 0)
-		r = optional(mxc_json_get_u64(call->args, "width", MXC_DISPLAY_MAX_WIDTH, &width, &err));
+		r = mxc_json_optional(mxc_json_get_u64(call->args, "width", MXC_DISPLAY_MAX_WIDTH, &width, &err));
 	if (r == 0)
-		r = optional(
+		r = mxc_json_optional(
 			mxc_json_get_u64(call->args, "height", MXC_DISPLAY_MAX_HEIGHT, &height, &err));
 	if (r == 0)
-		r = optional(mxc_json_get_str(call->args, "policy", MXC_POLICY_MAX_BYTES, &policy_text,
+		r = mxc_json_optional(mxc_json_get_str(call->args, "policy", MXC_POLICY_MAX_BYTES, &policy_text,
 					      &err));
 	if (r == 0)
-		r = optional(mxc_json_get_strv(call->args, "command", MAX_ARGV, MXC_PROTO_MAX_LINE,
+		r = mxc_json_optional(mxc_json_get_strv(call->args, "command", MAX_ARGV, MXC_PROTO_MAX_LINE,
 					       &command, &err));
 	if (r == 0)
-		r = optional(mxc_json_get_bool(call->args, "run", &run, &err));
+		r = mxc_json_optional(mxc_json_get_bool(call->args, "run", &run, &err));
 	if (r < 0)
 		goto refuse;
 	if ((width == 0) != (height == 0) || (width && (width < MXC_DISPLAY_MIN_WIDTH ||
@@ -991,6 +1010,8 @@ void session_finish(struct session *s)
 
 	/* Commands still being waited for get their (killed) status through their own source. */
 	session_uncontain(s);
+	s->controller = NULL;
+	mxc_broker_session_ended(srv, s->id);
 
 	if (s->dir) {
 		int r = mxc_rm_rf(s->dir);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "broker.h"
 #include "doctor.h"
 #include "fs.h"
 #include "identity.h"
@@ -18,6 +19,7 @@
 #include "policy.h"
 #include "server.h"
 #include "session.h"
+#include "view.h"
 #include "worker.h"
 
 /* ---- agents ---- */
@@ -512,6 +514,11 @@ static const struct mxc_verb verbs[] = {
 	{ "doctor", doctor, false },
 	{ "drag", mxc_computer_drag, true },
 	{ "exec", mxc_session_verb_exec, false },
+	{ "handoff.accept", mxc_handoff_verb_accept, false },
+	{ "handoff.attention", mxc_handoff_verb_attention, true },
+	{ "handoff.done", mxc_handoff_verb_done, false },
+	{ "handoff.give", mxc_handoff_verb_give, false },
+	{ "handoff.send", mxc_handoff_verb_send, true },
 	{ "hold_key", mxc_computer_hold_key, true },
 	{ "key", mxc_computer_key, true },
 	{ "key_down", mxc_computer_key_down, true },
@@ -520,6 +527,10 @@ static const struct mxc_verb verbs[] = {
 	{ "mouse_down", mxc_computer_mouse_down, true },
 	{ "mouse_up", mxc_computer_mouse_up, true },
 	{ "move", mxc_computer_move, true },
+	{ "request.approve", mxc_broker_verb_approve, false },
+	{ "request.deny", mxc_broker_verb_deny, false },
+	{ "request.list", mxc_broker_verb_list, false },
+	{ "request.wait", mxc_broker_verb_wait, true },
 	{ "screen_size", mxc_computer_screen_size, true },
 	{ "screenshot", mxc_computer_screenshot, true },
 	{ "scroll", mxc_computer_scroll, true },
@@ -529,6 +540,12 @@ static const struct mxc_verb verbs[] = {
 	{ "session.stop", mxc_session_verb_stop, false },
 	{ "type", mxc_computer_type, true },
 	{ "version", version, true },
+	{ "view.control", mxc_view_verb_control, false },
+	{ "view.frame", mxc_view_verb_frame, false },
+	{ "view.key", mxc_view_verb_key, false },
+	{ "view.pointer", mxc_view_verb_pointer, false },
+	{ "view.start", mxc_view_verb_start, false },
+	{ "view.stop", mxc_view_verb_stop, false },
 	{ "wait", mxc_computer_wait, true },
 };
 
