@@ -223,10 +223,10 @@ struct json_object *session_activity_json(const struct session *s)
 	return o;
 }
 
-/* Refuses input the policy does not allow; audits the first refusal a minute, counts all. */
 /*
- * Refuses input the policy does not allow. Every refusal is counted; the audit log gets one
- * "input" row a minute per actor (the central throttle), naming the verb refused.
+ * Refuses input while a human's view holds control (view.h), and input the policy does not
+ * allow. Every refusal is counted; a policy refusal is audited, one "input" row a minute per
+ * actor (the central throttle), naming the verb refused.
  */
 static bool input_allowed(struct mxc_call *call, struct session *s)
 {

@@ -675,7 +675,6 @@ out:
 	return r;
 }
 
-/* Whether the call's actor may act on the session: its owner, or an admin. */
 /* An inspector the session's policy names (session.inspect.principals). */
 static bool is_inspector(struct mxc_call *call, struct session *s)
 {
@@ -688,6 +687,10 @@ static bool is_inspector(struct mxc_call *call, struct session *s)
 	return named;
 }
 
+/*
+ * Whether the call's actor may act on the session: its owner, or an admin; for inspection,
+ * also the inspectors its policy names.
+ */
 static bool may_act(struct mxc_call *call, struct session *s, bool inspect)
 {
 	if (call->actor.admin || call->actor.uid == s->owner.uid ||
