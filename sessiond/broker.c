@@ -166,18 +166,18 @@ static void answer_waiter(struct broker_request *r)
 	mxc_call_reply(w, o, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
 }
 
+/* How long a settled request's outcome is kept for its requester (and shown in lists). */
+#define KEEP_OUTCOME_MS 30000
+
+/* Runs when a request expires, and when the outcome of a settled one has been kept enough. */
 static void on_expiry(struct mxc_source *src, void *data)
 {
 	struct broker_request *r = data;
 	r->timer = NULL;
-	if (is_final(r->state)) {
-		/* Its outcome was kept for the requester until now. */
-		if (r->waiter)
-			answer_waiter(r);
-		request_free(r);
+	if (!is_final(r->state)) {
+		mxc_broker_finish_request(r, BROKER_EXPIRED, "nobody decided in time", NULL);
 		return;
 	}
-	mxc_broker_finish_request(r, BROKER_EXPIRED, "nobody decided in time", NULL);
 	request_free(r);
 }
 
@@ -209,6 +209,9 @@ void mxc_broker_finish_request(struct broker_request *r, enum broker_state state
 	else
 		mxc_server_audit(r->srv, actions[state], r->agent, r->session, r->id, result, d);
 	answer_waiter(r);
+	/* The outcome waits a little for a requester that has not asked for it yet. */
+	mxc_source_remove(r->timer);
+	r->timer = mxc_loop_add_timer(r->srv->loop, KEEP_OUTCOME_MS, on_expiry, r);
 }
 
 void mxc_broker_settle(struct broker_request *r, int code, const char *msg,
