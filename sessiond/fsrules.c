@@ -416,7 +416,8 @@ int mxc_fs_rules_resolve(const struct mxc_policy_fs *fs, const struct mxc_fs_req
 			mxc_error_errno(err, r, "filesystem: too many places to cover");
 	if (r < 0)
 		goto out;
-	qsort(rules.v, rules.n, sizeof(*rules.v), by_depth);
+	if (rules.n) /* (qsort's array may not be NULL, even when empty) */
+		qsort(rules.v, rules.n, sizeof(*rules.v), by_depth);
 	*ret = rules;
 	rules = (struct mxc_fs_rules){ 0 };
 out:
