@@ -46,15 +46,29 @@ run() {
 
 echo "==> the demo"
 mxc agent show coder >/dev/null 2>&1 || run mxc agent add coder
+# A policy that lets the agent hand a text document to its owner.
+cat >"$out/policy.json" <<'JSON'
+{"version": "mxc/1",
+ "ui": {"allowWindows": true, "clipboard": "none", "allowInputInjection": true},
+ "session": {"handoff": [{"direction": "agent-to-human", "mime": ["text/plain"],
+                          "maxBytes": 1048576, "action": "allow"}]}}
+JSON
 echo
-echo "\$ mxc session start coder -- xterm ..."
-id=$(mxc session start coder -- xterm -geometry 90x20+40+40 -e sh -c \
+echo "\$ mxc session start coder --policy $out/policy.json -- xterm ..."
+id=$(mxc session start coder --policy "$out/policy.json" -- xterm -geometry 90x20+40+40 -e sh -c \
 	'echo "Hello from agent $USER, session $MXC_SESSION, display $DISPLAY"; echo; id; echo; ls -la ~; exec sleep infinity')
 echo "$id"
 run mxc exec "$id" -- id -u
 run mxc exec "$id" -- sh -c 'ls /home /root 2>&1; echo "host homes: not visible"'
 sleep 1 # let xterm draw
 run mxc screenshot "$id" -o "$out/shot.png"
+# The agent hands a document over from inside its session; its owner accepts it.
+run mxc exec "$id" -- sh -c 'echo "what the agent found" >~/report.txt &&
+	mxc handoff send ~/report.txt --note "the report"'
+rid=$(mxc handoff list --json | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p' | head -n 1)
+rm -f "$out/report.txt"
+run mxc handoff accept "$rid" -o "$out"
+run cat "$out/report.txt"
 run mxc session list
 run mxc session stop "$id"
 run mxc audit --session "$id"
