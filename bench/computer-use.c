@@ -416,7 +416,7 @@ static void move_round_trip(struct bench_client *cl, int x, int y, struct bench_
 static void bench_clicks(struct bench_client *cl, struct bench_recorder *rec, int runs)
 {
 	bool xdotool = installed(XDOTOOL);
-	struct clicks m = {0}, x = {0}, b = {0};
+	struct clicks m = {0}, x = {0}, b = {0}, a = {0};
 	struct bench_samples daemon_rt, helper_rt, move_rt;
 	char buf[64];
 
@@ -439,6 +439,17 @@ static void bench_clicks(struct bench_client *cl, struct bench_recorder *rec, in
 			continue;
 		sleep_ms(IDLE_MS);
 		click_xdotool(rec, px + 5, py + 5, &x, i >= 0);
+	}
+	/*
+	 * The same pause with no other program run in between: what is left of the cost of an
+	 * idle spell once xdotool's own process churn (start, X connection, exit) is not there
+	 * to evict the caches of the processes on mxc's path.
+	 */
+	for (int i = -3; i < runs; i++) {
+		int k = i + 3, px = 120 + (k * 43) % 1000, py = 120 + (k * 31) % 600;
+
+		sleep_ms(IDLE_MS);
+		click_mxc(cl, rec, px, py, &a, i >= 0);
 	}
 	/* Back to back, and the path's parts for scale. */
 	for (int i = -3; i < runs; i++) {
@@ -466,6 +477,8 @@ static void bench_clicks(struct bench_client *cl, struct bench_recorder *rec, in
 	} else {
 		printf("  xdotool: not installed\n");
 	}
+	snprintf(buf, sizeof(buf), "%zu/%zu", a.ok, a.ok + a.misplaced);
+	row("mxc click after idle, no other tool run between", &a.to_event, buf);
 	snprintf(buf, sizeof(buf), "%zu/%zu", b.ok, b.ok + b.misplaced);
 	row("mxc click back to back, to the event", &b.to_event, buf);
 	row("mxc click back to back, to the daemon's answer", &b.to_answer, "");
@@ -476,6 +489,9 @@ static void bench_clicks(struct bench_client *cl, struct bench_recorder *rec, in
 		verdict("ratio xdotool / mxc (medians, to the event)",
 			bench_samples_median_ms(&x.to_event), bench_samples_median_ms(&m.to_event),
 			50);
+		verdict("ratio xdotool / mxc alone after idle (to the event)",
+			bench_samples_median_ms(&x.to_event), bench_samples_median_ms(&a.to_event),
+			0);
 		verdict("ratio xdotool / mxc back to back (to the event)",
 			bench_samples_median_ms(&x.to_event), bench_samples_median_ms(&b.to_event),
 			0);
@@ -486,7 +502,7 @@ static void bench_clicks(struct bench_client *cl, struct bench_recorder *rec, in
 	bench_samples_finish(&daemon_rt);
 	bench_samples_finish(&helper_rt);
 	bench_samples_finish(&move_rt);
-	struct clicks *all[] = {&m, &x, &b};
+	struct clicks *all[] = {&m, &x, &b, &a};
 	for (size_t i = 0; i < MXC_ARRAY_SIZE(all); i++) {
 		bench_samples_finish(&all[i]->to_event);
 		bench_samples_finish(&all[i]->to_answer);
