@@ -850,7 +850,7 @@ const struct mxc_cli_command mxc_cli_commands[] = {
 	{ "audit", audit, "[--agent A] [--session S] [--limit N] [--verify]",
 	  "list the audit log, or verify its hash chain" },
 	{ "clipboard", mxc_cli_clipboard,
-	  "get|set|pull|push [ID] [--mime M] [-o FILE | TEXT | -i FILE] [--display D]",
+	  "get|set|pull|push [ID] [--mime M] [-o FILE | -i FILE | TEXT]",
 	  "a session's clipboard: read or set it, or carry it to or from your own" },
 	{ "deny", mxc_cli_deny, "ID [--reason TEXT]", "deny a request" },
 	{ "doctor", mxc_cli_doctor, "[--json]", "what this host can enforce" },
