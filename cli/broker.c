@@ -32,8 +32,12 @@ static int64_t num(struct json_object *o, const char *key)
 	return v;
 }
 
-int mxc_cli_await(struct mxc_conn *c, struct json_object **resp, struct json_object **res,
-		  int *fds, size_t max_fds, size_t *n_fds, struct mxc_error *err)
+/*
+ * After an answer *res on connection c: if it is a pending request, waits for the decision,
+ * replacing *resp and *res with request.wait's answer (and up to max_fds descriptors).
+ */
+static int await(struct mxc_conn *c, struct json_object **resp, struct json_object **res,
+		 int *fds, size_t max_fds, size_t *n_fds, struct mxc_error *err)
 {
 	const char *id = str(*res, "request");
 	if (!id || strcmp(str(*res, "state") ? str(*res, "state") : "", "pending") != 0)
@@ -69,7 +73,7 @@ int mxc_cli_transfer(struct mxc_cli *cli, const char *verb, struct json_object *
 	if (r == 0)
 		r = mxc_conn_recv(&c, &resp, &res, ret_fds, max_fds, &n, err);
 	if (r == 0)
-		r = mxc_cli_await(&c, &resp, &res, ret_fds, max_fds, &n, err);
+		r = await(&c, &resp, &res, ret_fds, max_fds, &n, err);
 	mxc_conn_close(&c);
 	if (r < 0) {
 		json_object_put(resp);

@@ -48,16 +48,12 @@ int mxc_cli_requests(struct mxc_cli *cli, int argc, char **argv);
 int mxc_cli_approve(struct mxc_cli *cli, int argc, char **argv);
 int mxc_cli_deny(struct mxc_cli *cli, int argc, char **argv);
 int mxc_cli_handoff(struct mxc_cli *cli, int argc, char **argv);
-struct mxc_conn;
 struct mxc_error;
 /*
- * After an answer *res on connection c: if it is a pending request (the policy asks the
- * owner), says so on standard error and waits for the decision with request.wait, replacing
- * *resp and *res with its answer (and up to max_fds descriptors). Otherwise does nothing.
+ * One request on a connection of its own, as mxc_conn_request; when the answer is a pending
+ * request (the policy asks the owner), says so on standard error and waits for the decision
+ * with request.wait, whose answer it returns instead.
  */
-int mxc_cli_await(struct mxc_conn *c, struct json_object **resp, struct json_object **res,
-		  int *fds, size_t max_fds, size_t *n_fds, struct mxc_error *err);
-/* One request on a connection of its own, as mxc_conn_request, waiting out a pending one. */
 int mxc_cli_transfer(struct mxc_cli *cli, const char *verb, struct json_object *args,
 		     const int *fds, size_t n_fds, struct json_object **ret_resp,
 		     struct json_object **ret_res, int *ret_fds, size_t max_fds, size_t *ret_n_fds,
