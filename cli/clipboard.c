@@ -174,13 +174,20 @@ static int own_selection(struct mxc_cli *cli, struct json_object *res, const str
 	return r < 0 && r != -ECONNRESET ? MXC_EXIT_FAILURE : MXC_EXIT_OK;
 }
 
-static int do_get(struct mxc_cli *cli, const char *id, const struct opts *o, bool pull)
+/* The arguments every clipboard verb takes. */
+static struct json_object *clip_args(const char *id, const struct opts *o)
 {
-	struct json_object *args = json_object_new_object(), *resp, *res;
+	struct json_object *args = json_object_new_object();
 	mxc_json_add_str(args, "session", id);
 	mxc_json_add_str(args, "mime", o->mime);
 	if (o->expires)
 		mxc_json_add_i64(args, "expires_in", (int64_t)o->expires);
+	return args;
+}
+
+static int do_get(struct mxc_cli *cli, const char *id, const struct opts *o, bool pull)
+{
+	struct json_object *args = clip_args(id, o), *resp, *res;
 	struct mxc_error err = { 0 };
 	int fd = -1;
 	size_t n_fds = 0;
@@ -252,11 +259,7 @@ static int do_set(struct mxc_cli *cli, const char *id, const struct opts *o, con
 		perror("mxc: memfd");
 		return MXC_EXIT_FAILURE;
 	}
-	struct json_object *args = json_object_new_object(), *resp, *res;
-	mxc_json_add_str(args, "session", id);
-	mxc_json_add_str(args, "mime", o->mime);
-	if (o->expires)
-		mxc_json_add_i64(args, "expires_in", (int64_t)o->expires);
+	struct json_object *args = clip_args(id, o), *resp, *res;
 	struct mxc_error err = { 0 };
 	int r = mxc_cli_transfer(cli, "clipboard_set", args, &fd, 1, &resp, &res, NULL, 0, NULL, &err);
 	close(fd);

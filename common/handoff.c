@@ -64,49 +64,6 @@ static void quote(const char *s, char out[static QUOTE_SIZE])
 	out[o] = '\0';
 }
 
-/*
- * Length (1 to 4) of the valid UTF-8 sequence that starts s[0..len), with its code point in
- * *ret_cp; 0 if the bytes there are not valid UTF-8: a stray continuation byte, an overlong
- * form, a surrogate, a code point above U+10FFFF or a sequence cut short (by len or a NUL).
- */
-static size_t utf8_decode(const uint8_t *s, size_t len, uint32_t *ret_cp)
-{
-	uint8_t b = s[0];
-	uint32_t cp, min;
-	size_t n;
-
-	if (b < 0x80) {
-		*ret_cp = b;
-		return 1;
-	}
-	if (b >= 0xc2 && b <= 0xdf) {
-		n = 2;
-		cp = b & 0x1f;
-		min = 0x80;
-	} else if ((b & 0xf0) == 0xe0) {
-		n = 3;
-		cp = b & 0x0f;
-		min = 0x800;
-	} else if (b >= 0xf0 && b <= 0xf4) {
-		n = 4;
-		cp = b & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*ret_cp = cp;
-	return n;
-}
-
 /* Why a name may not contain the code point cp, or NULL if it may. */
 static const char *refused_char(uint32_t cp)
 {
@@ -148,7 +105,7 @@ int mxc_handoff_name_check(const char *name, struct mxc_error *err)
 		return mxc_error_set(err, -EINVAL, "invalid file name '%s': %s", q, why);
 	}
 	for (size_t i = 0; i < len; i += n) {
-		n = utf8_decode((const uint8_t *)name + i, len - i, &cp);
+		n = mxc_utf8_decode((const uint8_t *)name + i, len - i, &cp);
 		if (n == 0) {
 			quote(name, q);
 			return mxc_error_set(
@@ -178,7 +135,7 @@ static bool clean_span(const char *s, size_t n, char *out, size_t cap, size_t *l
 
 	while (i < n) {
 		uint32_t cp = 0;
-		size_t k = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+		size_t k = mxc_utf8_decode((const uint8_t *)s + i, n - i, &cp);
 		const char *src = s + i;
 		size_t w = k;
 

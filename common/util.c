@@ -117,3 +117,46 @@ ssize_t mxc_read_full(int fd, void *buf, size_t len)
 	}
 	return (ssize_t)got;
 }
+
+/*
+ * Length (1 to 4) of the valid UTF-8 sequence that starts s[0..len), with its code point in
+ * *ret_cp; 0 if the bytes there are not valid UTF-8: a stray continuation byte, an overlong
+ * form, a surrogate, a code point above U+10FFFF or a sequence cut short (by len or a NUL).
+ */
+size_t mxc_utf8_decode(const uint8_t *s, size_t len, uint32_t *ret_cp)
+{
+	uint8_t b = s[0];
+	uint32_t cp, min;
+	size_t n;
+
+	if (b < 0x80) {
+		*ret_cp = b;
+		return 1;
+	}
+	if (b >= 0xc2 && b <= 0xdf) {
+		n = 2;
+		cp = b & 0x1f;
+		min = 0x80;
+	} else if ((b & 0xf0) == 0xe0) {
+		n = 3;
+		cp = b & 0x0f;
+		min = 0x800;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		n = 4;
+		cp = b & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return n;
+}

@@ -50,4 +50,11 @@ int mxc_write_all(int fd, const void *buf, size_t len);
 /* Reads until len bytes or end of file; returns bytes read or -errno. */
 ssize_t mxc_read_full(int fd, void *buf, size_t len);
 
+/*
+ * Length (1 to 4) of the valid UTF-8 sequence that starts s[0..len), with its code point in
+ * *ret_cp; 0 if the bytes there are not valid UTF-8: a stray continuation byte, an overlong
+ * form, a surrogate, a code point above U+10FFFF or a sequence cut short (by len or a NUL).
+ */
+size_t mxc_utf8_decode(const uint8_t *s, size_t len, uint32_t *ret_cp);
+
 #endif

@@ -88,14 +88,9 @@ struct broker_request *mxc_broker_find(struct mxc_server *srv, const char *id)
 	return NULL;
 }
 
-struct json_object *mxc_broker_json(const struct broker_request *r)
+/* What a request carries: never the data itself. */
+static void add_transfer(struct json_object *o, const struct broker_request *r)
 {
-	struct json_object *o = json_object_new_object();
-	mxc_json_add_str(o, "id", r->id);
-	mxc_json_add_str(o, "kind", kind_names[r->kind]);
-	mxc_json_add_str(o, "state", state_names[r->state]);
-	mxc_json_add_str(o, "session", r->session);
-	mxc_json_add_str(o, "agent", r->agent);
 	if (r->direction)
 		mxc_json_add_str(o, "direction", mxc_policy_direction_to_string(r->direction));
 	if (r->mime[0]) {
@@ -105,6 +100,17 @@ struct json_object *mxc_broker_json(const struct broker_request *r)
 	}
 	if (r->name)
 		mxc_json_add_str(o, "name", r->name);
+}
+
+struct json_object *mxc_broker_json(const struct broker_request *r)
+{
+	struct json_object *o = json_object_new_object();
+	mxc_json_add_str(o, "id", r->id);
+	mxc_json_add_str(o, "kind", kind_names[r->kind]);
+	mxc_json_add_str(o, "state", state_names[r->state]);
+	mxc_json_add_str(o, "session", r->session);
+	mxc_json_add_str(o, "agent", r->agent);
+	add_transfer(o, r);
 	if (r->note)
 		mxc_json_add_str(o, "note", r->note);
 	if (r->preview)
@@ -126,15 +132,7 @@ static struct json_object *audit_details(const struct broker_request *r, const c
 	struct json_object *d = json_object_new_object();
 	mxc_json_add_str(d, "request", r->id);
 	mxc_json_add_str(d, "kind", kind_names[r->kind]);
-	if (r->direction)
-		mxc_json_add_str(d, "direction", mxc_policy_direction_to_string(r->direction));
-	if (r->mime[0]) {
-		mxc_json_add_str(d, "mime", r->mime);
-		mxc_json_add_i64(d, "bytes", (int64_t)r->bytes);
-		mxc_json_add_str(d, "sha256", r->sha256);
-	}
-	if (r->name)
-		mxc_json_add_str(d, "name", r->name);
+	add_transfer(d, r);
 	if (r->decided)
 		mxc_json_add_str(d, "decided_by", r->decider.name);
 	if (reason)

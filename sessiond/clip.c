@@ -164,7 +164,7 @@ static struct clip *clip_new(struct mxc_call *call, struct session *s, const cha
 
 /*
  * The beginning of a text, for an owner deciding on it: at most PREVIEW_BYTES of it, cut at
- * a character, with control characters and invalid bytes written as \xNN.
+ * a character, with control characters (C0, DEL, C1) and invalid bytes written as \xNN.
  */
 #define PREVIEW_BYTES 80
 static char *preview_of(int fd, uint64_t size, const char *mime)
@@ -178,17 +178,12 @@ static char *preview_of(int fd, uint64_t size, const char *mime)
 	char *out = malloc((size_t)n * 4 + 4), *o = out;
 	if (!out)
 		return NULL;
-	for (ssize_t i = 0; i < n;) {
-		unsigned len = buf[i] < 0x80 ? 1 : (buf[i] & 0xe0) == 0xc0 ? 2
-					     : (buf[i] & 0xf0) == 0xe0	    ? 3
-					     : (buf[i] & 0xf8) == 0xf0	    ? 4
-									    : 0;
-		bool ok = len > 0 && i + len <= n;
-		for (unsigned k = 1; ok && k < len; k++)
-			ok = (buf[i + k] & 0xc0) == 0x80;
-		if (len > 1 && !ok && i + 4 > n)
-			break; /* a character cut by the preview's end */
-		if (!ok || buf[i] < 0x20 || buf[i] == 0x7f) {
+	for (size_t i = 0; i < (size_t)n;) {
+		uint32_t cp;
+		size_t len = mxc_utf8_decode(buf + i, (size_t)n - i, &cp);
+		if (len == 0 && (size_t)n - i < 4 && (uint64_t)n < size)
+			break; /* perhaps a character the preview's end cut */
+		if (len == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
 			o += sprintf(o, "\\x%02x", buf[i]);
 			i++;
 			continue;
