@@ -102,13 +102,6 @@ struct mxc_clipboard {
 };
 
 /* clipboard.c */
-struct clip_sigpipe_guard {
-	sigset_t old_mask;
-	bool was_pending;
-};
-void clip_sigpipe_block(struct clip_sigpipe_guard *g);
-void clip_sigpipe_restore(struct clip_sigpipe_guard *g);
-
 uint64_t clip_deadline(const struct mxc_clipboard *c);
 /* A display round trip for sequence; an X error becomes -EPROTO naming what. */
 int clip_wait_reply(struct mxc_clipboard *c, unsigned sequence, const char *what, void **ret_reply,

@@ -26,34 +26,6 @@ static const char *const atom_names[N_ATOMS] = {
 /* The fixed part of a ChangeProperty request, in bytes. */
 #define CHANGE_PROPERTY_HEADER 24
 
-void clip_sigpipe_block(struct clip_sigpipe_guard *g)
-{
-	sigset_t pipe_set, pending;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigemptyset(&pending);
-	sigpending(&pending);
-	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask);
-}
-
-void clip_sigpipe_restore(struct clip_sigpipe_guard *g)
-{
-	sigset_t pipe_set;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	/* A SIGPIPE that was pending before we started belongs to someone else: leave it. */
-	if (!g->was_pending) {
-		const struct timespec zero = {0, 0};
-
-		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
-}
-
 uint64_t clip_deadline(const struct mxc_clipboard *c)
 {
 	return mxc_now_mono_ns() + (uint64_t)c->timeout_ms * 1000000;
@@ -319,7 +291,7 @@ static int create_window(struct mxc_clipboard *c, struct mxc_error *err)
 
 int mxc_clipboard_create(struct mxc_display *d, struct mxc_clipboard **ret, struct mxc_error *err)
 {
-	struct clip_sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	struct mxc_clipboard *c;
 	const xcb_setup_t *setup;
 	int r;
@@ -347,11 +319,11 @@ int mxc_clipboard_create(struct mxc_display *d, struct mxc_clipboard **ret, stru
 	c->max_chunk =
 	    ((size_t)setup->maximum_request_length * 4 - CHANGE_PROPERTY_HEADER) & ~(size_t)3;
 
-	clip_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = intern_atoms(c, err);
 	if (r >= 0)
 		r = create_window(c, err);
-	clip_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	if (r < 0)
 		goto fail;
 	r = mxc_display_add_event_handler(d, on_event, c, err);
@@ -368,14 +340,14 @@ fail:
 
 void mxc_clipboard_destroy(struct mxc_clipboard *c)
 {
-	struct clip_sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 
 	if (!c)
 		return;
 	mxc_display_remove_event_handler(c->display, on_event, c);
 	if (xcb_connection_has_error(c->conn))
 		c->broken = true;
-	clip_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	clip_owner_finish(c);
 	clip_offer_unref(c->offer);
 	c->offer = NULL;
@@ -384,7 +356,7 @@ void mxc_clipboard_destroy(struct mxc_clipboard *c)
 		xcb_destroy_window(c->conn, c->window);
 		xcb_flush(c->conn);
 	}
-	clip_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	for (size_t i = 0; i < c->n_names; i++)
 		free(c->names[i].mime);
 	free(c);

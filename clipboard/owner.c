@@ -339,12 +339,12 @@ unsigned mxc_clipboard_transfers(struct mxc_clipboard *c)
 	unsigned n = 0;
 
 	if (!c->broken) {
-		struct clip_sigpipe_guard guard;
+		struct mxc_sigpipe_guard guard;
 
-		clip_sigpipe_block(&guard);
+		mxc_sigpipe_block(&guard);
 		clip_owner_expire(c, mxc_now_mono_ns());
 		xcb_flush(c->conn);
-		clip_sigpipe_restore(&guard);
+		mxc_sigpipe_restore(&guard);
 	}
 	for (size_t i = 0; i < MXC_ARRAY_SIZE(c->transfers); i++)
 		n += c->transfers[i].active;
@@ -432,7 +432,7 @@ fail_msg:
 int mxc_clipboard_set(struct mxc_clipboard *c, const char *mime, const uint8_t *data, size_t len,
 		      struct mxc_error *err)
 {
-	struct clip_sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	struct clip_offer *o = NULL;
 	char type[MXC_CLIPBOARD_MAX_MIME + 1];
 	xcb_timestamp_t time;
@@ -451,7 +451,7 @@ int mxc_clipboard_set(struct mxc_clipboard *c, const char *mime, const uint8_t *
 		r = mxc_error_set(err, -EIO, "the connection to the display failed earlier");
 		goto out_msg;
 	}
-	clip_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = new_offer(c, type, data, len, &o, err);
 	if (r < 0)
 		goto out;
@@ -474,7 +474,7 @@ int mxc_clipboard_set(struct mxc_clipboard *c, const char *mime, const uint8_t *
 	o = NULL;
 out:
 	clip_offer_unref(o);
-	clip_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 out_msg:
 	if (r < 0)
 		mxc_error_prefix(err, "failed to set the clipboard to %zu bytes of %.64s", len,

@@ -339,7 +339,7 @@ static int strv_add(char ***v, size_t *n, const char *s)
 int mxc_clipboard_targets(struct mxc_clipboard *c, char ***ret, struct mxc_error *err)
 {
 	uint64_t deadline = clip_deadline(c);
-	struct clip_sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	xcb_atom_t *atoms = NULL;
 	xcb_window_t owner;
 	char **list = NULL;
@@ -354,7 +354,7 @@ int mxc_clipboard_targets(struct mxc_clipboard *c, char ***ret, struct mxc_error
 		return mxc_error_set(err, -EBUSY,
 				     "failed to list the clipboard's types: a read "
 				     "is in progress");
-	clip_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	list = calloc(1, sizeof(*list));
 	if (!list) {
 		r = mxc_error_set(err, -ENOMEM, "out of memory");
@@ -386,7 +386,7 @@ int mxc_clipboard_targets(struct mxc_clipboard *c, char ***ret, struct mxc_error
 			r = mxc_error_set(err, -ENOMEM, "out of memory");
 	}
 out:
-	clip_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	free(atoms);
 	if (r < 0) {
 		mxc_strv_free(list);
@@ -524,7 +524,7 @@ int mxc_clipboard_get(struct mxc_clipboard *c, const char *mime, size_t max, uin
 		      size_t *ret_len, struct mxc_error *err)
 {
 	uint64_t deadline = clip_deadline(c);
-	struct clip_sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	char type[MXC_CLIPBOARD_MAX_MIME + 1];
 	xcb_atom_t *atoms = NULL, target = XCB_NONE, answer_type;
 	size_t n_atoms = 0, len;
@@ -548,7 +548,7 @@ int mxc_clipboard_get(struct mxc_clipboard *c, const char *mime, size_t max, uin
 		r = mxc_error_set(err, -EBUSY, "another read is in progress");
 		goto out_msg;
 	}
-	clip_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = clip_selection_owner(c, &owner, err);
 	if (r < 0)
 		goto out;
@@ -586,7 +586,7 @@ int mxc_clipboard_get(struct mxc_clipboard *c, const char *mime, size_t max, uin
 		goto out;
 	r = decode(c, type, target, answer_type, data, len, max, ret, ret_len, err);
 out:
-	clip_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	free(atoms);
 out_msg:
 	if (r < 0)

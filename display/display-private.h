@@ -76,18 +76,6 @@ int mxc_display_connection_error(struct mxc_display *d, struct mxc_error *err);
 int mxc_display_shm_init(struct mxc_display *d, struct mxc_error *err);
 void mxc_display_shm_finish(struct mxc_display *d);
 
-/*
- * xcb writes with writev/sendmsg without MSG_NOSIGNAL, so a write to a server that has exited
- * raises SIGPIPE. A library may not change the process's signal dispositions; instead, calls
- * that may write block SIGPIPE in the calling thread and consume the one they caused.
- */
-struct mxc_sigpipe_guard {
-	sigset_t old_mask;
-	bool was_pending;
-};
-void mxc_sigpipe_block(struct mxc_sigpipe_guard *g);
-void mxc_sigpipe_restore(struct mxc_sigpipe_guard *g);
-
 /* PNG encoder settings (png.c), exposed for the benchmark that chose them. */
 struct mxc_png_settings {
 	int level;    /* zlib level 0..9 */

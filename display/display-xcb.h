@@ -11,9 +11,23 @@
 #ifndef MXC_DISPLAY_DISPLAY_XCB_H
 #define MXC_DISPLAY_DISPLAY_XCB_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <xcb/xcb.h>
 
 #include "display.h"
+
+/*
+ * xcb writes with writev/sendmsg without MSG_NOSIGNAL, so a write to a server that has exited
+ * raises SIGPIPE. A library may not change the process's signal dispositions; instead, calls
+ * that may write (here and in the modules that share the connection) block SIGPIPE in the calling thread and consume the one they caused.
+ */
+struct mxc_sigpipe_guard {
+	sigset_t old_mask;
+	bool was_pending;
+};
+void mxc_sigpipe_block(struct mxc_sigpipe_guard *g);
+void mxc_sigpipe_restore(struct mxc_sigpipe_guard *g);
 
 xcb_connection_t *mxc_display_xcb(const struct mxc_display *d);
 xcb_window_t mxc_display_root(const struct mxc_display *d);

@@ -109,17 +109,6 @@ struct mxc_input {
 
 /* input.c */
 
-/*
- * xcb writes with writev/sendmsg without MSG_NOSIGNAL, so a write to a server that has exited
- * raises SIGPIPE: calls that may write block it and consume the one they caused.
- */
-struct sigpipe_guard {
-	sigset_t old_mask;
-	bool was_pending;
-};
-void input_sigpipe_block(struct sigpipe_guard *g);
-void input_sigpipe_restore(struct sigpipe_guard *g);
-
 /* Fails with -EIO when an earlier call broke the connection. */
 int input_check_usable(struct mxc_input *in, struct mxc_error *err);
 /*

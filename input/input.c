@@ -11,34 +11,6 @@
 
 #include "input-private.h"
 
-void input_sigpipe_block(struct sigpipe_guard *g)
-{
-	sigset_t pipe_set, pending;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigemptyset(&pending);
-	sigpending(&pending);
-	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask);
-}
-
-void input_sigpipe_restore(struct sigpipe_guard *g)
-{
-	sigset_t pipe_set;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	/* A SIGPIPE that was pending before we started belongs to someone else: leave it. */
-	if (!g->was_pending) {
-		const struct timespec zero = {0, 0};
-
-		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
-}
-
 int input_check_usable(struct mxc_input *in, struct mxc_error *err)
 {
 	if (in->broken || xcb_connection_has_error(in->conn)) {
@@ -125,14 +97,14 @@ static void fake_motion(struct mxc_input *in, int32_t x, int32_t y)
 }
 
 /* Ends an action: a round trip, so that the server has processed every event on return. */
-static int finish_action(struct mxc_input *in, struct sigpipe_guard *guard, int r,
+static int finish_action(struct mxc_input *in, struct mxc_sigpipe_guard *guard, int r,
 			 struct mxc_error *err)
 {
 	if (r >= 0)
 		r = input_round_trip(in, err);
 	else if (!in->broken)
 		xcb_flush(in->conn);
-	input_sigpipe_restore(guard);
+	mxc_sigpipe_restore(guard);
 	return r;
 }
 
@@ -244,7 +216,7 @@ static void silent_log(struct xkb_context *ctx, enum xkb_log_level level, const 
 
 int mxc_input_create(struct mxc_display *d, struct mxc_input **ret, struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	const xcb_setup_t *setup;
 	struct mxc_input *in;
 	int r;
@@ -276,11 +248,11 @@ int mxc_input_create(struct mxc_display *d, struct mxc_input **ret, struct mxc_e
 	}
 	xkb_context_set_log_fn(in->ctx, silent_log);
 
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = setup_extensions(in, err);
 	if (r >= 0)
 		r = keymap_refresh(in, REFRESH_FORCE, err);
-	input_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	if (r < 0) {
 		mxc_error_prefix(err, "failed to set up input");
 		in->broken = true; /* nothing to release or restore */
@@ -302,14 +274,14 @@ void input_sleep_until(uint64_t when_ns)
 
 void mxc_input_destroy(struct mxc_input *in)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 
 	if (!in)
 		return;
 	if (!in->broken && !xcb_connection_has_error(in->conn)) {
 		uint64_t wait_ns;
 
-		input_sigpipe_block(&guard);
+		mxc_sigpipe_block(&guard);
 		keys_release_held(in);
 		for (unsigned kc = 0; kc < KEYCODES; kc++)
 			if (in->press_count[kc]) {
@@ -331,7 +303,7 @@ void mxc_input_destroy(struct mxc_input *in)
 		if (keymap_refresh(in, REFRESH, NULL) == 0)
 			slots_write(in, NULL);
 		input_round_trip(in, NULL);
-		input_sigpipe_restore(&guard);
+		mxc_sigpipe_restore(&guard);
 	}
 	keymap_finish(in);
 	xkb_context_unref(in->ctx);
@@ -345,14 +317,14 @@ void mxc_input_set_remap_grace(struct mxc_input *in, unsigned ms)
 
 int mxc_input_restore_keymap(struct mxc_input *in, struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	uint64_t next_ns;
 	int r;
 
 	r = input_check_usable(in, err);
 	if (r < 0)
 		return r;
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	/* Fresh maps of the other keys, which the write sends back. */
 	r = keymap_refresh(in, REFRESH, err);
 	next_ns = slots_expire(in, mxc_now_mono_ns(), false);
@@ -368,20 +340,20 @@ int mxc_input_restore_keymap(struct mxc_input *in, struct mxc_error *err)
 
 int mxc_input_sync(struct mxc_input *in, struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	int r;
 
 	r = input_check_usable(in, err);
 	if (r < 0)
 		return r;
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = finish_action(in, &guard, 0, err);
 	return r < 0 ? mxc_error_prefix(err, "failed to sync with the display") : 0;
 }
 
 int mxc_input_move(struct mxc_input *in, int32_t x, int32_t y, struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	int r;
 
 	r = input_check_usable(in, err);
@@ -389,7 +361,7 @@ int mxc_input_move(struct mxc_input *in, int32_t x, int32_t y, struct mxc_error 
 		r = check_point(in, x, y, err);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to move the pointer");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	fake_motion(in, x, y);
 	r = finish_action(in, &guard, 0, err);
 	return r < 0 ? mxc_error_prefix(err, "failed to move the pointer") : 0;
@@ -397,7 +369,7 @@ int mxc_input_move(struct mxc_input *in, int32_t x, int32_t y, struct mxc_error 
 
 int mxc_input_button(struct mxc_input *in, enum mxc_button b, bool down, struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	int r;
 
 	r = input_check_usable(in, err);
@@ -405,7 +377,7 @@ int mxc_input_button(struct mxc_input *in, enum mxc_button b, bool down, struct 
 		r = check_button(b, err);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to %s a button", down ? "press" : "release");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	fake_button(in, down, (uint8_t)b);
 	if (down)
 		in->buttons_down |= (uint16_t)(1u << b);
@@ -434,17 +406,17 @@ static int pointer_action(struct mxc_input *in, int32_t x, int32_t y, const char
 			  struct mxc_error *err)
 {
 	struct key_press keys[MXC_INPUT_MAX_CHORD_KEYS];
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	size_t n_keys = 0;
 	int r;
 
 	r = check_point(in, x, y, err);
 	if (r < 0)
 		return r;
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = resolve_modifiers(in, modifiers, keys, &n_keys, err);
 	if (r < 0) {
-		input_sigpipe_restore(&guard);
+		mxc_sigpipe_restore(&guard);
 		return r;
 	}
 	fake_motion(in, x, y);
@@ -505,7 +477,7 @@ int mxc_input_scroll(struct mxc_input *in, int32_t x, int32_t y, int32_t dx, int
 int mxc_input_drag(struct mxc_input *in, const int32_t (*points)[2], size_t n, enum mxc_button b,
 		   struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	int r;
 
 	r = input_check_usable(in, err);
@@ -521,7 +493,7 @@ int mxc_input_drag(struct mxc_input *in, const int32_t (*points)[2], size_t n, e
 	}
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to drag");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	fake_motion(in, points[0][0], points[0][1]);
 	fake_button(in, true, (uint8_t)b);
 	for (size_t i = 1; i < n; i++)
@@ -535,17 +507,17 @@ int mxc_input_cursor(struct mxc_input *in, int32_t *ret_x, int32_t *ret_y, struc
 {
 	xcb_query_pointer_cookie_t cookie;
 	xcb_query_pointer_reply_t *reply;
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	int r;
 
 	r = input_check_usable(in, err);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to read the pointer position");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	cookie = xcb_query_pointer(in->conn, in->root);
 	r = input_wait_reply(in, cookie.sequence, sizeof(*reply), "QueryPointer", (void **)&reply,
 			     err);
-	input_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to read the pointer position");
 	if (ret_x)

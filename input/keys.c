@@ -133,7 +133,7 @@ void keys_release_held(struct mxc_input *in)
 }
 
 /* Ends a key action: a round trip, then the remapped cells it used count as used now. */
-static int finish(struct mxc_input *in, struct sigpipe_guard *guard, int r, const char *what,
+static int finish(struct mxc_input *in, struct mxc_sigpipe_guard *guard, int r, const char *what,
 		  const char *chord, struct mxc_error *err)
 {
 	if (r >= 0)
@@ -142,7 +142,7 @@ static int finish(struct mxc_input *in, struct sigpipe_guard *guard, int r, cons
 		xcb_flush(in->conn);
 	if (r >= 0)
 		slots_mark_used(in, mxc_now_mono_ns());
-	input_sigpipe_restore(guard);
+	mxc_sigpipe_restore(guard);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to %s '%.64s'", what, chord ? chord : "");
 	return 0;
@@ -151,14 +151,14 @@ static int finish(struct mxc_input *in, struct sigpipe_guard *guard, int r, cons
 int mxc_input_key(struct mxc_input *in, const char *chord, struct mxc_error *err)
 {
 	struct key_press keys[MXC_INPUT_MAX_CHORD_KEYS];
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	size_t n;
 	int r;
 
 	r = input_check_usable(in, err);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to press '%.64s'", chord ? chord : "");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = keys_resolve_chord(in, chord, keys, &n, err);
 	if (r >= 0) {
 		for (size_t i = 0; i < n; i++)
@@ -172,14 +172,14 @@ int mxc_input_key(struct mxc_input *in, const char *chord, struct mxc_error *err
 int mxc_input_key_down(struct mxc_input *in, const char *chord, struct mxc_error *err)
 {
 	struct key_press keys[MXC_INPUT_MAX_CHORD_KEYS];
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	size_t n;
 	int r;
 
 	r = input_check_usable(in, err);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to hold '%.64s'", chord ? chord : "");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = keys_resolve_chord(in, chord, keys, &n, err);
 	if (r >= 0 && in->n_held + n > MXC_INPUT_MAX_HELD)
 		r = mxc_error_set(err, -ENOSPC, "more than %d keys held", MXC_INPUT_MAX_HELD);
@@ -231,7 +231,7 @@ static void release_sym(struct mxc_input *in, xkb_keysym_t sym)
 int mxc_input_key_up(struct mxc_input *in, const char *chord, struct mxc_error *err)
 {
 	xkb_keysym_t syms[MXC_INPUT_MAX_CHORD_KEYS];
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	size_t n;
 	int r;
 
@@ -240,7 +240,7 @@ int mxc_input_key_up(struct mxc_input *in, const char *chord, struct mxc_error *
 		r = chord_parse(chord, syms, &n, err);
 	if (r < 0)
 		return mxc_error_prefix(err, "failed to release '%.64s'", chord ? chord : "");
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = keymap_refresh(in, REFRESH, err);
 	if (r >= 0)
 		r = keymap_tables(in, in->kbd.group, err);

@@ -278,7 +278,7 @@ static int send_text(struct mxc_input *in, struct typed *t, size_t n, struct mxc
 
 int mxc_input_type(struct mxc_input *in, const char *utf8, size_t len, struct mxc_error *err)
 {
-	struct sigpipe_guard guard;
+	struct mxc_sigpipe_guard guard;
 	struct typed *t = NULL;
 	uint32_t *cps = NULL;
 	size_t n = 0;
@@ -304,7 +304,7 @@ int mxc_input_type(struct mxc_input *in, const char *utf8, size_t len, struct mx
 		return mxc_error_set(err, -ENOMEM, "failed to type: out of memory");
 	}
 
-	input_sigpipe_block(&guard);
+	mxc_sigpipe_block(&guard);
 	r = keymap_refresh(in, REFRESH, err);
 	/* Held keys are released for the call and latches cleared: the locked group is active. */
 	if (r >= 0)
@@ -319,7 +319,7 @@ int mxc_input_type(struct mxc_input *in, const char *utf8, size_t len, struct mx
 		xcb_flush(in->conn);
 	/* Even after a failure: events may have gone out through the last chunk's cells. */
 	slots_mark_used(in, mxc_now_mono_ns());
-	input_sigpipe_restore(&guard);
+	mxc_sigpipe_restore(&guard);
 	free(t);
 	free(cps);
 	return r < 0 ? mxc_error_prefix(err, "failed to type") : 0;

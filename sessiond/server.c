@@ -131,9 +131,9 @@ void mxc_call_fail_error(struct mxc_call *call, const struct mxc_error *err)
 	mxc_call_fail(call, err->code ? err->code : -EIO, "%s", err->msg);
 }
 
-static void audit(struct mxc_server *srv, const struct mxc_actor *actor, const char *action,
-		  const char *agent, const char *session, const char *object, const char *result,
-		  struct json_object *details)
+void mxc_server_audit_as(struct mxc_server *srv, const struct mxc_actor *actor,
+			 const char *action, const char *agent, const char *session,
+			 const char *object, const char *result, struct json_object *details)
 {
 	struct mxc_audit_entry e = {
 		.actor_uid = actor->uid,
@@ -165,14 +165,8 @@ void mxc_call_audit(struct mxc_call *call, const char *action, const char *agent
 			return;
 		}
 	}
-	audit(call->srv, &call->actor, action, agent, session, object, result, details);
-}
-
-void mxc_server_audit_as(struct mxc_server *srv, const struct mxc_actor *actor,
-			 const char *action, const char *agent, const char *session,
-			 const char *object, const char *result, struct json_object *details)
-{
-	audit(srv, actor, action, agent, session, object, result, details);
+	mxc_server_audit_as(call->srv, &call->actor, action, agent, session, object, result,
+			    details);
 }
 
 void mxc_server_audit(struct mxc_server *srv, const char *action, const char *agent,
@@ -181,7 +175,7 @@ void mxc_server_audit(struct mxc_server *srv, const char *action, const char *ag
 {
 	struct mxc_actor daemon = { .uid = 0, .admin = true };
 	snprintf(daemon.name, sizeof(daemon.name), "mxc-sessiond");
-	audit(srv, &daemon, action, agent, session, object, result, details);
+	mxc_server_audit_as(srv, &daemon, action, agent, session, object, result, details);
 }
 
 struct json_object *mxc_audit_reason(const char *reason)
