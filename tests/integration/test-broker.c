@@ -346,6 +346,8 @@ Test(broker, ask_then_approve_delivers_exactly_what_was_asked_about)
 	cr_assert_str_eq(mxc_test_str(req, "preview"), "line one\\x1b[31m red",
 			 "the preview must show the text with its control characters escaped");
 	cr_assert_str_eq(mxc_test_str(req, "requested_by"), "root");
+	cr_assert_eq(mxc_test_int(req, "expires_at") - mxc_test_int(req, "created_at"), 300000,
+		     "a request waits 5 minutes unless asked otherwise");
 	/* Changing the clipboard now does not change what was asked about. */
 	inside(id, "printf 'something else' | xclip -selection clipboard -i");
 	char *rid = strdup(mxc_test_str(req, "id"));

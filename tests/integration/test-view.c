@@ -787,6 +787,62 @@ Test(view, a_browser_shows_the_sessions_screen_through_novnc)
 	free(id);
 }
 
+/* --listen: a Unix socket only its user can reach, that serves RFB and goes with the view. */
+Test(view, a_unix_socket_view_is_its_users_alone_and_goes_with_it)
+{
+	char *id = start(view_only);
+	char mxc[300], sock[300], log[300];
+	snprintf(mxc, sizeof(mxc), "%s/cli/mxc", h.bin);
+	snprintf(sock, sizeof(sock), "%s/view.sock", h.env.scratch);
+	snprintf(log, sizeof(log), "%s/view.log", h.env.scratch);
+
+	/* An existing path is never replaced. */
+	int fd = open(sock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	struct mxc_result r =
+		mxc_run(&h, 0, NULL, "view", id, "--listen", sock, "--json", NULL);
+	cr_assert_neq(r.status, 0, "mxc view took an existing path: %s", r.out);
+	mxc_result_free(&r);
+	struct stat st;
+	cr_assert(stat(sock, &st) == 0 && S_ISREG(st.st_mode), "the existing file was replaced");
+	unlink(sock);
+
+	const char *argv[] = {mxc, "--socket", h.sock, "view", id, "--listen", sock, "--json", NULL};
+	int out = -1;
+	pid_t view = spawn(argv, log, &out);
+	char *line = read_line(out, 20000);
+	close(out);
+	cr_assert_not_null(line, "mxc view printed nothing: %s", log_text(log));
+	struct json_object *o = mxc_test_json(line);
+	cr_assert_str_eq(mxc_test_str(o, "path"), sock, "%s", line);
+	cr_assert(mxc_test_str(o, "password") && strlen(mxc_test_str(o, "password")) == 8, "%s",
+		  line);
+	cr_assert_eq(stat(sock, &st), 0);
+	cr_assert(S_ISSOCK(st.st_mode), "not a socket");
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+
+	/* It speaks RFB there. */
+	int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+	char greeting[13] = {0};
+	struct pollfd p = {c, POLLIN, 0};
+	cr_assert_gt(poll(&p, 1, 10000), 0, "no greeting");
+	cr_assert_eq(mxc_read_full(c, greeting, 12), 12);
+	cr_assert_str_eq(greeting, "RFB 003.008\n");
+	close(c);
+
+	/* Ended by a signal, it ends the view and removes its socket. */
+	cr_assert_eq(finish(view, SIGTERM, 10000), 0, "%s", log_text(log));
+	cr_assert(stat(sock, &st) < 0 && errno == ENOENT, "the socket is left behind");
+	json_object_put(await_row(id, "view.stop", "ok", NULL));
+	json_object_put(o);
+	free(line);
+	free(id);
+}
+
 /* ---- 3. frames ---- */
 
 Test(view, a_frame_needs_a_view_and_shows_the_screen_as_rgb24)
